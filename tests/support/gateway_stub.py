@@ -1,0 +1,480 @@
+"""A real HTTP server on 127.0.0.1 that stands in for the OpenClaw gateway in tests.
+
+It answers with the request and response shapes observed against a real gateway (2026.9.6; see
+``/work/shared/research/openclaw-gateway-contract.md``) — auth errors, reserved session namespaces, the
+``message`` tool's ok body, the hooks' separate token — so a client that passes here speaks the real
+protocol. It is deliberately independent of ``clawsched.workers.gateway``: sharing the client's tables
+would make the tests agree with the client by construction.
+
+Behaviour is programmable from the test thread at any time (``stub.ready = False``, ``stub.reply = ...``,
+``stub.delay_s``, ``stub.fail_next(n)``), and every request is recorded so tests can wait on what the
+gateway was sent instead of sleeping.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import urlsplit
+
+Response = tuple[int, Any, dict[str, str]]
+ReplyFn = Callable[[dict[str, Any], dict[str, str]], str]
+ToolHandler = Callable[[dict[str, Any]], Any]
+
+RESERVED_SESSION_PREFIXES = ("cron:", "subagent:", "acp:")
+#: The gateway's default HTTP deny list plus the automation tools it refuses over /tools/invoke.
+DENIED_TOOLS = frozenset(
+    {"exec", "spawn", "shell", "fs_write", "fs_delete", "fs_move", "apply_patch", "sessions_spawn",
+     "sessions_send", "cron", "automations", "gateway", "nodes"}
+)
+#: What the chat platforms themselves refuse; the gateway reports it as an opaque tool_error.
+PLATFORM_LIMITS = {"telegram": 4096, "discord": 2000, "slack": 40000, "whatsapp": 4096, "signal": 4096,
+                   "imessage": 4096}
+UNAUTHORIZED = {"error": {"message": "Unauthorized", "type": "unauthorized"}}
+UPSTREAM_ERROR = {"error": {"message": "upstream provider error", "type": "api_error"}}
+
+
+class ToolFailure(Exception):
+    """A tool failed; like the real gateway the HTTP answer is opaque and the reason goes to a log."""
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    method: str
+    path: str
+    query: str
+    headers: dict[str, str]
+    body: Any
+    at: float
+
+    @property
+    def bearer(self) -> str | None:
+        value = self.headers.get("authorization", "")
+        return value[7:] if value.lower().startswith("bearer ") else None
+
+
+class GatewayStub:
+    """The stand-in gateway. Use as a context manager, or ``start()``/``stop()``."""
+
+    def __init__(
+        self,
+        *,
+        token: str | None = "test-gateway-token",
+        hooks_token: str | None = "test-hooks-token",
+        agents: Iterable[str] | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        self.token = token
+        self.hooks_token = hooks_token
+        self.agents = set(agents) if agents is not None else None  # None: every agent id exists
+        self.ready = True
+        self.has_readyz = True
+        self.failing: list[str] = ["stub"]
+        self.reply: str | None = None
+        self.reply_fn: ReplyFn | None = None
+        self.usage: dict[str, int] = {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}
+        self.delay_s = 0.0
+        self.allow_request_session_key = False
+        self.tool_handlers: dict[str, ToolHandler] = {
+            "message": self._message_tool,
+            "sessions_list": lambda args: {"content": [], "details": {"count": 0, "sessions": []}},
+        }
+        self.sent_messages: list[dict[str, Any]] = []
+        self.wakes: list[dict[str, Any]] = []
+        self.hook_runs: list[dict[str, Any]] = []
+        self.tool_errors: list[str] = []
+        self.errors: list[str] = []
+        self._requests: list[RecordedRequest] = []
+        self._changed = threading.Condition()
+        self._failures = {"chat": (0, 502), "tools": (0, 502), "hooks": (0, 503)}
+        self._idempotent_hooks: dict[str, dict[str, Any]] = {}
+        self._message_ids = itertools.count(1000)
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._started = time.monotonic()
+        self._server = ThreadingHTTPServer((host, port), _handler_for(self))
+        self._server.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    # ------------------------------------------------------------------------------------------- lifecycle
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def env(self) -> dict[str, str]:
+        """The environment a clawsched process needs to talk to this stub (for subprocess tests)."""
+        env = {"OPENCLAW_GATEWAY_URL": self.url}
+        if self.token:
+            env["OPENCLAW_GATEWAY_TOKEN"] = self.token
+        if self.hooks_token:
+            env["OPENCLAW_HOOKS_TOKEN"] = self.hooks_token
+        return env
+
+    def start(self) -> GatewayStub:
+        if self._thread is None:
+            self._thread = threading.Thread(
+                target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="gateway-stub", daemon=True
+            )
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._thread is not None:
+            self._server.shutdown()
+            self._thread.join(timeout=5)
+            self._thread = None
+        self._server.server_close()
+
+    def __enter__(self) -> GatewayStub:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------------------------------- what was sent
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        with self._changed:
+            return list(self._requests)
+
+    def requests_to(self, path: str, method: str | None = None) -> list[RecordedRequest]:
+        return [r for r in self.requests if r.path == path and (method is None or r.method == method)]
+
+    def clear(self) -> None:
+        with self._changed:
+            self._requests.clear()
+            self.sent_messages.clear()
+            self.wakes.clear()
+            self.hook_runs.clear()
+            self.tool_errors.clear()
+
+    def wait_for(
+        self, predicate: Callable[[list[RecordedRequest]], bool], timeout: float = 5.0
+    ) -> list[RecordedRequest]:
+        """Block until ``predicate(requests)`` holds; raise ``TimeoutError`` naming what did arrive."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while not predicate(list(self._requests)):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    seen = [f"{r.method} {r.path}" for r in self._requests]
+                    raise TimeoutError(f"gateway stub: condition not met within {timeout} s; saw {seen}")
+                self._changed.wait(remaining)
+            return list(self._requests)
+
+    def _record(self, request: RecordedRequest) -> None:
+        with self._changed:
+            self._requests.append(request)
+            self._changed.notify_all()
+
+    # ------------------------------------------------------------------------------------------ behaviour
+
+    def fail_next(self, n: int = 1, status: int = 502) -> None:
+        """The next ``n`` chat turns fail as a provider outage does (``api_error``)."""
+        self._set_failures("chat", n, status)
+
+    def fail_tools_next(self, n: int = 1, status: int = 502) -> None:
+        self._set_failures("tools", n, status)
+
+    def fail_hooks_next(self, n: int = 1, status: int = 503) -> None:
+        self._set_failures("hooks", n, status)
+
+    def _set_failures(self, kind: str, n: int, status: int) -> None:
+        with self._lock:
+            self._failures[kind] = (n, status)
+
+    def _take_failure(self, kind: str) -> int | None:
+        with self._lock:
+            n, status = self._failures[kind]
+            if n <= 0:
+                return None
+            self._failures[kind] = (n - 1, status)
+            return status
+
+    # ---------------------------------------------------------------------------------------------- routes
+
+    def respond(self, req: RecordedRequest) -> Response:
+        """Route one recorded request to its answer: (status, JSON body or text, extra headers)."""
+        path = req.path
+        if path in ("/health", "/healthz"):
+            return 200, {"ok": True, "status": "live"}, {}
+        if path == "/startupz":
+            return 200, {"ok": True, "status": "started", "version": "stub", "uptimeMs": self._uptime_ms()}, {}
+        if path in ("/readyz", "/ready"):
+            return self._readiness()
+        if path.startswith("/hooks/") and req.method == "POST":
+            return self._hooks(req)
+        routes: dict[tuple[str, str], Callable[[RecordedRequest], Response]] = {
+            ("POST", "/v1/chat/completions"): self._chat,
+            ("POST", "/tools/invoke"): self._tools,
+            ("GET", "/v1/models"): self._models,
+        }
+        route = routes.get((req.method, path))
+        if route is None:
+            return 404, "Not Found", {}
+        if self.token and req.bearer != self.token:
+            return 401, UNAUTHORIZED, {}
+        return route(req)
+
+    def _uptime_ms(self) -> int:
+        return int((time.monotonic() - self._started) * 1000)
+
+    def _readiness(self) -> Response:
+        if not self.has_readyz:
+            return 404, "Not Found", {}
+        if self.ready:
+            return 200, {"ready": True, "failing": [], "uptimeMs": self._uptime_ms()}, {}
+        return 503, {"ready": False, "failing": list(self.failing), "uptimeMs": self._uptime_ms()}, {}
+
+    def _models(self, req: RecordedRequest) -> Response:
+        ids = ["openclaw", "openclaw/default", *(f"openclaw/{a}" for a in sorted(self.agents or {"main"}))]
+        return 200, {"object": "list", "data": [{"id": i, "object": "model", "owned_by": "openclaw"} for i in ids]}, {}
+
+    def _chat(self, req: RecordedRequest) -> Response:
+        body = req.body if isinstance(req.body, dict) else {}
+        key = req.headers.get("x-openclaw-session-key")
+        if key and _is_reserved(key):
+            return _invalid("`x-openclaw-session-key` cannot use reserved internal session namespaces.")
+        agent, problem = self._agent_for(body.get("model"), req.headers.get("x-openclaw-agent-id"))
+        if problem:
+            return _invalid(problem)
+        if not isinstance(body.get("messages"), list) or not body["messages"]:
+            return _invalid("Missing `messages`.")
+        if body.get("stream"):
+            return _invalid("the gateway stub does not stream; send stream:false")
+        if self.delay_s > 0:
+            self._stopping.wait(self.delay_s)
+        status = self._take_failure("chat")
+        if status is not None:
+            return status, UPSTREAM_ERROR, {}
+        session = f"agent:{agent}:{key}" if key else f"agent:{agent}:openai:{uuid.uuid4()}"
+        return 200, self._completion(agent, body, req.headers), {"x-openclaw-session-key": session}
+
+    def _agent_for(self, model: Any, header_agent: str | None) -> tuple[str, str | None]:
+        """The agent a ``model`` field targets, or the gateway's 400 message."""
+        if model in ("openclaw", "openclaw/default", None):
+            agent = header_agent or "main"
+        elif isinstance(model, str) and model.startswith(("openclaw/", "openclaw:", "agent:")):
+            agent = model.split("/", 1)[1] if model.startswith("openclaw/") else model.split(":", 1)[1]
+        else:
+            return "", "Invalid `model`. Use `openclaw` or `openclaw/<agentId>`."
+        if self.agents is not None and agent not in self.agents:
+            return agent, f"Unknown agent '{agent}'."
+        return agent, None
+
+    def _completion(self, agent: str, body: dict[str, Any], headers: dict[str, str]) -> dict[str, Any]:
+        return {
+            "id": f"chatcmpl_{uuid.uuid4()}",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": f"openclaw:{agent}",
+            "choices": [
+                {"index": 0, "message": {"role": "assistant", "content": self._reply_text(body, headers)},
+                 "finish_reason": "stop"}
+            ],
+            "usage": dict(self.usage),
+        }
+
+    def _reply_text(self, body: dict[str, Any], headers: dict[str, str]) -> str:
+        if self.reply_fn is not None:
+            return self.reply_fn(body, headers)
+        if self.reply is not None:
+            return self.reply
+        text = body.get("message") or _last_user_text(body.get("messages"))
+        return f"STUB-REPLY: {text}"
+
+    # ------------------------------------------------------------------------------------------------ tools
+
+    def _tools(self, req: RecordedRequest) -> Response:
+        body = req.body if isinstance(req.body, dict) else {}
+        tool = body.get("tool") or body.get("name")
+        if not isinstance(tool, str) or not tool:
+            return 400, {"ok": False, "error": {"type": "invalid_request", "message": "tool is required"}}, {}
+        status = self._take_failure("tools")
+        if status is not None:
+            return status, {"ok": False, "error": {"type": "api_error", "message": "upstream error"}}, {}
+        handler = self.tool_handlers.get(tool)
+        if tool in DENIED_TOOLS or handler is None:
+            return 404, {"ok": False, "error": {"type": "not_found", "message": f"Tool not available: {tool}"}}, {}
+        args = dict(body.get("args") or {})
+        if body.get("action") and "action" not in args:
+            args["action"] = body["action"]
+        try:
+            result = handler(args)
+        except ToolFailure as exc:
+            self.tool_errors.append(f"{tool}: {exc}")
+            return 500, {"ok": False, "error": {"type": "tool_error", "message": "tool execution failed"}}, {}
+        return 200, {"ok": True, "result": result}, {}
+
+    def _message_tool(self, args: dict[str, Any]) -> dict[str, Any]:
+        if args.get("action") != "send":
+            raise ToolFailure(f"Unsupported action: {args.get('action')}")
+        channel, target = args.get("channel"), args.get("target") or args.get("to")
+        if not target:
+            raise ToolFailure("Action send requires a target.")
+        prefix, _, rest = str(target).partition(":")
+        if not channel and prefix in PLATFORM_LIMITS and rest:
+            channel, target = prefix, rest
+        text = args.get("message")
+        if not channel:
+            raise ToolFailure("Channel is required.")
+        if not isinstance(text, str) or not text:
+            raise ToolFailure("Action send requires a message.")
+        if len(text) > PLATFORM_LIMITS.get(channel, 4000):
+            raise ToolFailure(f"{channel}: message is too long ({len(text)} characters)")
+        message_id = str(next(self._message_ids))
+        self.sent_messages.append(
+            {"channel": channel, "target": target, "message": text, "message_id": message_id, "args": args}
+        )
+        details: dict[str, Any] = {"ok": True, "messageId": message_id, "chatId": target, "receipt": {}}
+        return {"content": [{"type": "text", "text": json.dumps(details, indent=1)}], "details": details}
+
+    # ------------------------------------------------------------------------------------------------ hooks
+
+    def _hooks(self, req: RecordedRequest) -> Response:
+        """``/hooks/*`` take only the hooks token; the gateway token gets a plain-text 401."""
+        if not self.hooks_token:
+            return 404, "Not Found", {}
+        if self.hooks_token not in (req.bearer, req.headers.get("x-openclaw-token")):
+            return 401, "Unauthorized", {}
+        status = self._take_failure("hooks")
+        if status is not None:
+            return status, {"ok": False, "error": "no admission within 15s"}, {}
+        body = req.body if isinstance(req.body, dict) else {}
+        if req.path == "/hooks/wake":
+            return self._hook_wake(body)
+        if req.path == "/hooks/agent":
+            return self._hook_agent(body, req.headers)
+        return 404, "Not Found", {}
+
+    def _hook_wake(self, body: dict[str, Any]) -> Response:
+        text, mode = body.get("text"), body.get("mode", "now")
+        if not isinstance(text, str) or not text.strip():
+            return 400, {"ok": False, "error": "text required"}, {}
+        if mode not in ("now", "next-heartbeat"):
+            return 400, {"ok": False, "error": "mode must be now or next-heartbeat"}, {}
+        if body.get("sessionKey") and not (self.allow_request_session_key and mode == "now"):
+            return 400, {"ok": False, "error": "sessionKey is not allowed for this hook"}, {}
+        self.wakes.append(body)
+        return 200, {"ok": True, "mode": mode, "eventOutcome": "queued"}, {}
+
+    def _hook_agent(self, body: dict[str, Any], headers: dict[str, str]) -> Response:
+        if not isinstance(body.get("message"), str) or not body["message"]:
+            return 400, {"ok": False, "error": "message required"}, {}
+        if bool(body.get("channel")) != bool(body.get("to")) or body.get("channel") == "last":
+            return 400, {"ok": False, "error": "channel and to must be set together for hook delivery"}, {}
+        key = body.get("idempotencyKey") or headers.get("idempotency-key") or headers.get("x-openclaw-idempotency-key")
+        with self._lock:
+            if key and key in self._idempotent_hooks:
+                return 200, self._idempotent_hooks[key], {}
+        answer = self._run_hook_agent(body, headers)
+        if key:
+            with self._lock:
+                answer = self._idempotent_hooks.setdefault(key, answer)
+        return 200, answer, {}
+
+    def _run_hook_agent(self, body: dict[str, Any], headers: dict[str, str]) -> dict[str, Any]:
+        run_id = str(uuid.uuid4())
+        reply = self._reply_text(body, headers)
+        deliver = bool(body.get("deliver", True) and body.get("channel"))
+        if deliver:
+            self.sent_messages.append(
+                {"channel": body["channel"], "target": body["to"], "message": reply,
+                 "message_id": str(next(self._message_ids)), "args": {}, "via": "hooks/agent"}
+            )
+        self.hook_runs.append({**body, "runId": run_id, "reply": reply})
+        if not body.get("waitForCompletion"):
+            return {"ok": True, "runId": run_id}
+        completion = {"status": "ok", "replyDisposition": "visible", "delivered": deliver, "deliveryAttempted": deliver}
+        return {"ok": True, "runId": run_id, "completion": completion}
+
+
+def _is_reserved(key: str) -> bool:
+    """Reserved namespaces are refused bare and behind an ``agent:<id>:`` scope."""
+    parts = key.split(":", 2)
+    scoped = parts[2] if len(parts) == 3 and parts[0] == "agent" else key
+    return key.startswith(RESERVED_SESSION_PREFIXES) or scoped.startswith(RESERVED_SESSION_PREFIXES)
+
+
+def _invalid(message: str) -> Response:
+    return 400, {"error": {"message": message, "type": "invalid_request_error"}}, {}
+
+
+def _last_user_text(messages: Any) -> str:
+    for message in reversed(messages if isinstance(messages, list) else []):
+        if isinstance(message, dict) and message.get("role") == "user":
+            return str(message.get("content", ""))
+    return ""
+
+
+def _handler_for(stub: GatewayStub) -> type[BaseHTTPRequestHandler]:
+    class Handler(_Handler):
+        pass
+
+    Handler.stub = stub
+    return Handler
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    stub: GatewayStub
+
+    def do_GET(self) -> None:
+        self._serve("GET")
+
+    def do_HEAD(self) -> None:
+        self._serve("HEAD")
+
+    def do_POST(self) -> None:
+        self._serve("POST")
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's name
+        """Quiet: the recorded requests are the log."""
+
+    def _serve(self, method: str) -> None:
+        request = self._read(method)
+        self.stub._record(request)
+        try:
+            status, body, headers = self.stub.respond(request)
+        except Exception as exc:  # a bug in the stub must show up in the test, not hang it
+            self.stub.errors.append(f"{method} {request.path}: {exc!r}")
+            status, body, headers = 500, {"error": {"message": repr(exc), "type": "stub_error"}}, {}
+        self._write(status, body, headers, include_body=method != "HEAD")
+
+    def _read(self, method: str) -> RecordedRequest:
+        length = int(self.headers.get("content-length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        try:
+            body: Any = json.loads(raw) if raw else None
+        except ValueError:
+            body = raw.decode("utf-8", "replace")
+        parts = urlsplit(self.path)
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        return RecordedRequest(method, parts.path, parts.query, headers, body, time.time())
+
+    def _write(self, status: int, body: Any, headers: dict[str, str], *, include_body: bool) -> None:
+        is_text = isinstance(body, str)
+        payload = (body if is_text else json.dumps(body)).encode()
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "text/plain; charset=utf-8" if is_text else "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            if include_body:
+                self.wfile.write(payload)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up (a timeout test); the real gateway cancels the run then

@@ -1,0 +1,531 @@
+"""The one place that speaks HTTP to the OpenClaw gateway.
+
+Everything here follows the gateway's observed contract (``/work/shared/research/openclaw-gateway-contract.md``),
+not the peer scheduler's habits where the two differ:
+
+* the agent is chosen by the OpenAI ``model`` field (``openclaw/<agentId>``); a provider model such as
+  ``anthropic/claude-x`` is a backend override and travels in ``x-openclaw-model``, because the gateway
+  answers ``400 Invalid `model``` when it is put in the ``model`` field;
+* ``x-openclaw-session-key`` is a bare key (``clawsched:<job>:<run>``): the gateway itself scopes it to
+  ``agent:<agentId>:<key>``, and it rejects the reserved ``cron:``/``subagent:``/``acp:`` namespaces;
+* ``/hooks/*`` take the dedicated hooks token, never the gateway token;
+* probes (``/readyz``, ``/health``) are unauthenticated, so the token is not sent there.
+
+Failures become ``GatewayError`` (the caller's or the gateway's configuration is wrong: retrying will not
+help) or ``TransientGatewayError`` (the network or an upstream provider failed: retrying may help). Tool
+and hook calls are retried here, at the edge; an agent turn is never retried here because a turn costs
+tokens and may have side effects, so the job's own retry policy decides and records a new run.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+import httpx
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential
+
+from ..sched.errors import GatewayError, SpecError, TransientGatewayError
+from ..sched.settings import Settings
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+#: An agent turn: the gateway retries a failing provider for ~60-76 s before it answers 502, and real
+#: models are slower still, so the default is well above the contract's 120 s floor.
+CHAT_TIMEOUT_DEFAULT_S = 300.0
+TOOLS_TIMEOUT_S = 15.0
+HOOKS_TIMEOUT_S = 15.0
+PROBE_TIMEOUT_S = 2.0
+CONNECT_TIMEOUT_S = 5.0
+
+RESERVED_SESSION_PREFIXES = ("cron:", "subagent:", "acp:")
+TRANSIENT_STATUSES = frozenset({502, 503, 504})
+WAKE_MODES = ("now", "next-heartbeat")
+
+#: Longest text one chat message may carry, in UTF-16 code units (what Telegram and Discord count).
+CHANNEL_LIMITS: dict[str, int] = {
+    "telegram": 4096,
+    "discord": 2000,
+    "slack": 40000,
+    "whatsapp": 4096,
+    "signal": 4096,
+    "imessage": 4096,
+    "default": 4000,
+}
+
+WakeMode = Literal["now", "next-heartbeat"]
+
+
+class GatewayTimeoutError(TransientGatewayError):
+    """The gateway accepted the request but did not answer in time; the call may still have taken effect."""
+
+
+@dataclass(frozen=True)
+class ChatReply:
+    """One finished agent turn. ``session_key`` is the gateway-scoped key it echoed, when it did."""
+
+    content: str
+    usage: dict[str, Any] | None
+    model: str | None
+    raw: dict[str, Any] = field(repr=False)
+    duration_ms: int
+    session_key: str | None = None
+
+
+# --------------------------------------------------------------------------------------------- session keys
+
+
+def new_session_key(job_id: str, run_id: str) -> str:
+    """A fresh key per run, so an isolated run starts with no history and is findable by its ids.
+
+    The gateway scopes it to ``agent:<agentId>:clawsched:<job>:<run>``; ``clawsched:`` is not reserved.
+    """
+    return check_session_key(f"clawsched:{job_id}:{run_id}")
+
+
+def stable_session_key(session_id: str) -> str:
+    """The key of a ``session:<id>`` target: the same id every run, so the session keeps its history.
+
+    It is passed through unchanged (the gateway scopes it to the agent), so ``main`` reaches the agent's
+    main session and an id shared with OpenClaw's own tools reaches the same conversation.
+    """
+    key = session_id.removeprefix("session:").strip()
+    if not key:
+        raise SpecError("session target needs an id, as in 'session:<id>'", field="session_target")
+    return check_session_key(key)
+
+
+def check_session_key(key: str) -> str:
+    """Refuse a reserved namespace before the gateway does, naming the field a user can fix."""
+    scoped = _unscoped(key)
+    if scoped.startswith(RESERVED_SESSION_PREFIXES):
+        raise SpecError(
+            f"session key {key!r} uses a namespace the OpenClaw gateway reserves "
+            f"({', '.join(RESERVED_SESSION_PREFIXES)}); pick another id",
+            field="session_target",
+        )
+    return key
+
+
+def _unscoped(key: str) -> str:
+    """``agent:<id>:rest`` -> ``rest``: the reserved check applies to what follows the agent scope."""
+    parts = key.split(":", 2)
+    return parts[2] if len(parts) == 3 and parts[0] == "agent" else key
+
+
+# ------------------------------------------------------------------------------------------ message chunks
+
+
+def channel_limit(channel: str | None, target: str = "") -> int:
+    """The limit of the channel named, or of the provider prefix of the target (``telegram:111``)."""
+    name = channel or (target.split(":", 1)[0] if ":" in target else "")
+    return CHANNEL_LIMITS.get(name.lower(), CHANNEL_LIMITS["default"])
+
+
+def split_message(text: str, limit: int) -> list[str]:
+    """Ordered chunks of at most ``limit`` UTF-16 units, cut at a line break, else a space, else hard.
+
+    The whitespace a cut lands on is dropped, so the words of the chunks, in order, are the words of
+    ``text``. UTF-16 units are counted because that is what Telegram and Discord limit; for text in the
+    Basic Multilingual Plane it equals ``len``. Blank text gives no chunks.
+    """
+    if limit < 2:
+        raise ValueError(f"limit must be at least 2, got {limit}")
+    chunks: list[str] = []
+    rest = text
+    while _units(rest) > limit:
+        cut = _cut_at(rest, _fit(rest, limit))
+        head, rest = rest[:cut].rstrip(), rest[cut:].lstrip()
+        if head:
+            chunks.append(head)
+    if rest.strip():
+        chunks.append(rest)
+    return chunks
+
+
+def _units(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _fit(text: str, limit: int) -> int:
+    """How many characters of ``text`` fit in ``limit`` UTF-16 units (astral characters take two)."""
+    used = 0
+    for i, ch in enumerate(text):
+        used += 2 if ord(ch) > 0xFFFF else 1
+        if used > limit:
+            return i
+    return len(text)
+
+
+def _cut_at(text: str, fit: int) -> int:
+    """Where to cut the first ``fit`` characters: a line break in the back half, else a space, else ``fit``."""
+    if text[fit] == "\n":
+        return fit
+    window = text[:fit]
+    newline = window.rfind("\n")
+    if newline > fit // 2:
+        return newline
+    if text[fit].isspace():
+        return fit
+    space = max(window.rfind(" "), window.rfind("\t"), newline)
+    return space if space > 0 else fit
+
+
+# ------------------------------------------------------------------------------------------- error mapping
+
+
+def _error_fields(response: httpx.Response) -> tuple[str | None, str]:
+    """The gateway's error type and message, from either JSON shape or a plain-text body."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None, response.text.strip()[:500] or response.reason_phrase
+    error = body.get("error") if isinstance(body, dict) else None
+    if isinstance(error, dict):
+        return error.get("type") or error.get("code"), str(error.get("message") or error)
+    if isinstance(error, str):
+        return None, error
+    return None, json.dumps(body)[:500]
+
+
+class GatewayClient:
+    """A sync client for one gateway; safe to share between threads, built lazily so it survives fork."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        token: str | None = None,
+        hooks_token: str | None = None,
+        hooks_path: str = "/hooks",
+        ready_ttl_s: float = 2.0,
+        retry_attempts: int = 3,
+        retry_wait_s: float = 0.25,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._token = token
+        self._hooks_token = hooks_token
+        self.hooks_path = "/" + hooks_path.strip("/")
+        self.ready_ttl_s = ready_ttl_s
+        self.retry_attempts = max(1, retry_attempts)
+        self.retry_wait_s = retry_wait_s
+        self._http: httpx.Client | None = None
+        self._http_lock = threading.Lock()
+        self._ready_lock = threading.Lock()
+        self._ready_cache: tuple[float, bool] | None = None
+        self._probe_path = "/readyz"
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **options: Any) -> GatewayClient:
+        return cls(
+            settings.gateway_url,
+            token=settings.gateway_token or _read_token(settings.gateway_token_path),
+            hooks_token=settings.hooks_token,
+            **options,
+        )
+
+    def __repr__(self) -> str:
+        token = "set" if self._token else "none"
+        hooks = "set" if self._hooks_token else "none"
+        return f"GatewayClient({self.base_url!r}, token=<{token}>, hooks_token=<{hooks}>)"
+
+    def __enter__(self) -> GatewayClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        with self._http_lock:
+            if self._http is not None:
+                self._http.close()
+                self._http = None
+
+    new_session_key = staticmethod(new_session_key)
+    stable_session_key = staticmethod(stable_session_key)
+
+    # ------------------------------------------------------------------------------------------ readiness
+
+    def ready(self, *, force: bool = False) -> bool:
+        """Whether the gateway takes work now, cached for ``ready_ttl_s`` so a burst of runs probes once.
+
+        Concurrent callers wait for the one probe in flight instead of sending their own.
+        """
+        with self._ready_lock:
+            cached = self._ready_cache
+            if not force and cached and time.monotonic() - cached[0] < self.ready_ttl_s:
+                return cached[1]
+            ok = self._probe()
+            self._ready_cache = (time.monotonic(), ok)
+            return ok
+
+    def _probe(self) -> bool:
+        """``/readyz``, or ``/health`` on a gateway too old to have it (404, remembered)."""
+        try:
+            response = self._client().get(self._probe_path, timeout=PROBE_TIMEOUT_S)
+            if response.status_code == 404 and self._probe_path == "/readyz":
+                self._probe_path = "/health"
+                response = self._client().get(self._probe_path, timeout=PROBE_TIMEOUT_S)
+        except httpx.HTTPError as exc:
+            log.info("gateway %s not reachable: %s", self.base_url, exc)
+            return False
+        if response.status_code != 200:
+            log.info("gateway %s not ready: %s %s", self.base_url, response.status_code, response.text[:200])
+            return False
+        return self._probe_path != "/readyz" or _json_or_empty(response).get("ready", True) is not False
+
+    # ----------------------------------------------------------------------------------------- agent turns
+
+    def chat(
+        self,
+        *,
+        agent_id: str,
+        message: str,
+        session_key: str | None,
+        model: str | None = None,
+        timeout_s: float | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+    ) -> ChatReply:
+        """Run one agent turn and return its final reply. Never retried here (see the module docstring).
+
+        ``model`` may be an agent target (``openclaw/<id>``, ``openclaw:<id>``, ``agent:<id>``) or a backend
+        model such as ``provider/model``, which is sent as ``x-openclaw-model``. ``timeout_s`` is the run's
+        own budget and bounds the wait; without it the wait is ``CHAT_TIMEOUT_DEFAULT_S``.
+        ``session_key=None`` makes the turn stateless (the gateway picks a fresh key).
+        """
+        target, backend_model = _model_fields(agent_id, model)
+        headers = {**(extra_headers or {}), **self._bearer(self._token), "x-openclaw-agent-id": agent_id}
+        if backend_model:
+            headers["x-openclaw-model"] = backend_model
+        if session_key:
+            headers["x-openclaw-session-key"] = session_key
+        body = {"model": target, "stream": False, "messages": [{"role": "user", "content": message}]}
+        started = time.monotonic()
+        response = self._request(
+            "POST", "/v1/chat/completions", what=f"chat turn for agent {agent_id!r}", json_body=body,
+            headers=headers, timeout=timeout_s or CHAT_TIMEOUT_DEFAULT_S,
+        )
+        duration_ms = int((time.monotonic() - started) * 1000)
+        reply = _chat_reply(_json_or_empty(response), duration_ms, response.headers.get("x-openclaw-session-key"))
+        log.info("chat agent=%s session=%s ok in %d ms", agent_id, session_key, duration_ms)
+        return reply
+
+    # ------------------------------------------------------------------------------------- tools and hooks
+
+    def invoke_tool(
+        self,
+        tool: str,
+        args: Mapping[str, Any] | None = None,
+        *,
+        session_key: str | None = None,
+        idempotent: bool = True,
+    ) -> dict[str, Any]:
+        """Invoke one gateway tool; returns the ``{"ok": true, "result": ...}`` body.
+
+        With ``idempotent=False`` a read timeout is not retried: the tool may already have run.
+        """
+        body: dict[str, Any] = {"tool": tool, "args": dict(args or {})}
+        if session_key:
+            body["sessionKey"] = session_key
+        what = f"tool {tool!r}"
+
+        def call() -> dict[str, Any]:
+            response = self._request(
+                "POST", "/tools/invoke", what=what, json_body=body,
+                headers=self._bearer(self._token), timeout=TOOLS_TIMEOUT_S,
+            )
+            return self._ok_body(response, what)
+
+        return self._retrying(what, call, idempotent=idempotent)
+
+    def send_message(self, channel: str | None, target: str, text: str) -> list[dict[str, Any]]:
+        """Post ``text`` to a chat through the ``message`` tool, in as many messages as the channel needs.
+
+        Returns one tool body per chunk, in order. Empty text sends nothing. ``channel=None`` relies on a
+        provider-prefixed target (``telegram:111``). Sends are not deduplicated by the gateway, so a
+        chunk whose answer timed out is not re-sent.
+        """
+        results = []
+        for chunk in split_message(text, channel_limit(channel, target)):
+            args = {"action": "send", "target": target, "message": chunk}
+            if channel:
+                args["channel"] = channel
+            results.append(self.invoke_tool("message", args, idempotent=False))
+        return results
+
+    def wake(
+        self, text: str, mode: WakeMode = "now", *, agent_id: str | None = None, session_key: str | None = None
+    ) -> dict[str, Any]:
+        """Queue a system event on the main session; ``now`` runs the heartbeat at once."""
+        if mode not in WAKE_MODES:
+            raise SpecError(f"wake mode {mode!r} is not one of {', '.join(WAKE_MODES)}", field="mode")
+        body: dict[str, Any] = {"text": text, "mode": mode}
+        if agent_id:
+            body["agentId"] = agent_id
+        if session_key:
+            body["sessionKey"] = session_key
+        return self._hook("wake", body)
+
+    def _hook(self, name: str, body: dict[str, Any]) -> dict[str, Any]:
+        if not self._hooks_token:
+            raise GatewayError(
+                f"gateway hook {name!r} needs the hooks token (OPENCLAW_HOOKS_TOKEN); the gateway token is "
+                "rejected by /hooks/*"
+            )
+        what = f"hook {name!r}"
+
+        def call() -> dict[str, Any]:
+            response = self._request(
+                "POST", f"{self.hooks_path}/{name}", what=what, json_body=body,
+                headers=self._bearer(self._hooks_token), timeout=HOOKS_TIMEOUT_S,
+            )
+            return self._ok_body(response, what)
+
+        return self._retrying(what, call, idempotent=True)
+
+    # -------------------------------------------------------------------------------------------- plumbing
+
+    def _client(self) -> httpx.Client:
+        with self._http_lock:
+            if self._http is None:
+                self._http = httpx.Client(base_url=self.base_url, timeout=httpx.Timeout(TOOLS_TIMEOUT_S))
+            return self._http
+
+    @staticmethod
+    def _bearer(token: str | None) -> dict[str, str]:
+        return {"Authorization": f"Bearer {token}"} if token else {}
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        what: str,
+        json_body: Any,
+        headers: Mapping[str, str],
+        timeout: float,
+    ) -> httpx.Response:
+        """Send one request and turn every failure into the gateway error tree."""
+        limits = httpx.Timeout(timeout, connect=min(CONNECT_TIMEOUT_S, timeout))
+        try:
+            response = self._client().request(method, path, json=json_body, headers=dict(headers), timeout=limits)
+        except httpx.ConnectTimeout as exc:
+            raise TransientGatewayError(f"gateway {what}: could not connect to {self.base_url}") from exc
+        except httpx.TimeoutException as exc:
+            raise GatewayTimeoutError(f"gateway {what}: no answer within {timeout:g} s") from exc
+        except httpx.HTTPError as exc:
+            raise TransientGatewayError(f"gateway {what}: {self.base_url} unreachable ({exc})") from exc
+        if response.is_success:
+            return response
+        raise self._error(response, what)
+
+    def _error(self, response: httpx.Response, what: str) -> GatewayError:
+        kind, message = _error_fields(response)
+        status = f"{response.status_code} {kind}" if kind else str(response.status_code)
+        text = self._redact(f"gateway {what} failed ({status}): {message}")
+        if response.status_code in TRANSIENT_STATUSES or kind == "api_error":
+            return TransientGatewayError(text)
+        if response.status_code == 401:
+            text += " (check OPENCLAW_GATEWAY_TOKEN, or OPENCLAW_HOOKS_TOKEN for /hooks)"
+        return GatewayError(text)
+
+    def _ok_body(self, response: httpx.Response, what: str) -> dict[str, Any]:
+        """Tools and hooks answer ``{"ok": true, ...}``; anything else is a refusal."""
+        body = _json_or_empty(response)
+        if body.get("ok") is True:
+            return body
+        kind, message = _error_fields(response)
+        raise GatewayError(self._redact(f"gateway {what} did not succeed ({kind or 'ok=false'}): {message}"))
+
+    def _redact(self, text: str) -> str:
+        """Keep secrets out of messages even if the gateway ever echoes them."""
+        for secret in (self._token, self._hooks_token):
+            if secret:
+                text = text.replace(secret, "***")
+        return text
+
+    def _retrying(self, what: str, call: Callable[[], T], *, idempotent: bool) -> T:
+        """Retry transient failures with short exponential backoff and one log line per failed attempt."""
+
+        def worth_retrying(exc: BaseException) -> bool:
+            if not isinstance(exc, TransientGatewayError):
+                return False
+            return idempotent or not isinstance(exc, GatewayTimeoutError)
+
+        def log_attempt(state: RetryCallState) -> None:
+            wait = state.next_action.sleep if state.next_action else 0.0
+            log.warning(
+                "gateway %s attempt %d/%d failed: %s; retrying in %.2f s",
+                what, state.attempt_number, self.retry_attempts,
+                state.outcome.exception() if state.outcome else "?", wait,
+            )
+
+        retrying = Retrying(
+            stop=stop_after_attempt(self.retry_attempts),
+            wait=wait_exponential(multiplier=self.retry_wait_s, max=self.retry_wait_s * 8),
+            retry=retry_if_exception(worth_retrying),
+            before_sleep=log_attempt,
+            reraise=True,
+        )
+        return retrying(call)
+
+
+def _model_fields(agent_id: str, model: str | None) -> tuple[str, str | None]:
+    """(the ``model`` field, the ``x-openclaw-model`` header): agent targets go in the field."""
+    if not model:
+        return f"openclaw/{agent_id}", None
+    if model == "openclaw" or model.startswith(("openclaw/", "openclaw:", "agent:")):
+        return model, None
+    return f"openclaw/{agent_id}", model
+
+
+def _chat_reply(body: dict[str, Any], duration_ms: int, session_key: str | None) -> ChatReply:
+    try:
+        message = body["choices"][0]["message"]
+    except (KeyError, IndexError, TypeError):
+        raise GatewayError(f"gateway chat reply has no choices[0].message: {json.dumps(body)[:300]}") from None
+    usage = body.get("usage")
+    return ChatReply(
+        content=_text_of(message.get("content")),
+        usage=usage if isinstance(usage, dict) else None,
+        model=body.get("model"),
+        raw=body,
+        duration_ms=duration_ms,
+        session_key=session_key,
+    )
+
+
+def _text_of(content: Any) -> str:
+    """OpenAI content is a string, null, or a list of parts; only the text parts are the reply."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
+    return ""
+
+
+def _json_or_empty(response: httpx.Response) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _read_token(path: Path | None) -> str | None:
+    """The token file's contents, or None (with a log line naming the path, never the contents)."""
+    if path is None:
+        return None
+    try:
+        return path.expanduser().read_text().strip() or None
+    except OSError as exc:
+        log.warning("gateway token file %s unreadable (%s); calling the gateway without a token", path, exc)
+        return None
