@@ -1,0 +1,1 @@
+"""The custom Celery beat scheduler that reads cron/at/every rules and due runs from SQL."""

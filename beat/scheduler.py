@@ -1,0 +1,90 @@
+"""``SQLScheduler``: Celery beat whose schedule is the ``jobs`` table.
+
+It overrides only Celery's documented hooks. Each tick claims every due fire and due pending run in
+SQL (batches, one guarded transaction each), sends them to the workers, then sleeps exactly until the
+next due instant, or until a Redis wake-up says something changed. Maintenance entries from
+``beat_schedule`` go through Celery's own heap as usual. Several beats may run at once: the claims in
+SQL make each fire happen exactly once, so there is no leader to elect.
+
+Run it as ``clawsched beat`` or ``celery -A clawsched.workers.app beat -S clawsched.beat.scheduler:SQLScheduler``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from celery.beat import Scheduler
+from clawsched.sched import claims
+from clawsched.sched.models import utcnow
+from clawsched.sched.settings import Settings
+from clawsched.sched.wake import WakeListener
+
+log = logging.getLogger(__name__)
+
+ERROR_PAUSE_S = 1.0
+
+
+class SQLScheduler(Scheduler):
+    def __init__(self, app: Any, *args: Any, lazy: bool = False, **kwargs: Any) -> None:
+        self.settings: Settings = getattr(app, "clawsched_settings", None) or Settings.from_env()
+        self._runtime: Any = None
+        self._wake: WakeListener | None = None
+        kwargs.setdefault("max_interval", self.settings.beat_max_interval_s)
+        super().__init__(app, *args, lazy=lazy, **kwargs)
+
+    def setup_schedule(self) -> None:
+        from clawsched.workers.runtime import Runtime
+
+        super().setup_schedule()  # maintenance entries from beat_schedule
+        self._runtime = Runtime(self.settings)
+        self._wake = WakeListener(self._runtime.redis, self.settings)
+        log.info("clawsched beat on %s, queue %r", self._runtime.store.url.split("@")[-1], self.settings.queue)
+
+    def tick(self, *args: Any, **kwargs: Any) -> float:
+        maintenance_wait = super().tick(*args, **kwargs)
+        if maintenance_wait == 0:
+            return 0  # Celery sent one maintenance entry; come straight back
+        try:
+            if self.dispatch_due():
+                return 0
+            wait = self._seconds_until_next_due(maintenance_wait)
+        except Exception:
+            log.exception("beat could not reach the store or broker; retrying in %ss", ERROR_PAUSE_S)
+            wait = ERROR_PAUSE_S
+        if wait > 0 and self._wake is not None:
+            self._wake.wait(wait)
+        return 0
+
+    def dispatch_due(self) -> int:
+        """Claim and send everything due now; returns how many runs were sent."""
+        from clawsched.workers.tasks import send_runs
+
+        sent, limit = 0, self.settings.beat_batch_size
+        while True:
+            now = utcnow()
+            fires = claims.claim_due_fires(self._runtime.store, now, limit)
+            pending = claims.claim_due_runs(self._runtime.store, now, limit)
+            if fires or pending:
+                send_runs(self.app, fires + pending, producer=self.producer)
+                sent += len(fires) + len(pending)
+            if len(fires) < limit and len(pending) < limit:
+                return sent
+
+    def _seconds_until_next_due(self, maintenance_wait: float) -> float:
+        wait = min(maintenance_wait or self.max_interval, self.max_interval)
+        next_due = claims.next_due_at(self._runtime.store)
+        if next_due is not None:
+            wait = min(wait, (next_due - utcnow()).total_seconds())
+        return max(0.0, wait)
+
+    def close(self) -> None:
+        if self._wake is not None:
+            self._wake.close()
+        if self._runtime is not None:
+            self._runtime.close()
+        super().close()
+
+    @property
+    def info(self) -> str:
+        return f"    . clawsched: SQL schedule, queue {self.settings.queue!r}"

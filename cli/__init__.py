@@ -1,0 +1,1 @@
+"""The ``clawsched`` command line: domain verbs, tables for people, ``--json`` for programs."""

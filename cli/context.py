@@ -1,0 +1,50 @@
+"""What every CLI command shares: settings built once, and a store and Redis opened only when used."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from clawsched.sched.settings import Settings
+
+
+class CliContext:
+    def __init__(self, settings: Settings | None = None) -> None:
+        self._settings = settings
+
+    @cached_property
+    def settings(self) -> Settings:
+        return self._settings or Settings.from_env()
+
+    @cached_property
+    def store(self) -> Any:
+        from clawsched.sched.db import Store
+
+        store = Store(self.settings.database_url)
+        ensure_schema(store)
+        return store
+
+    @cached_property
+    def redis(self) -> Any:
+        from clawsched.sched.redisconn import client
+
+        return client(self.settings.redis_url)
+
+    def wake(self, reason: str) -> bool:
+        """Wake the beats so a change takes effect now, not at their next planned look."""
+        from clawsched.sched.wake import notify
+
+        return notify(self.redis, self.settings, reason)
+
+
+def ensure_schema(store: Any) -> None:
+    """A fresh SQLite file gets its schema on first use; PostgreSQL wants an explicit ``db upgrade``."""
+    if store.dialect != "sqlite":
+        return
+    path = store.url.split(":///", 1)[-1]
+    if path and path != ":memory:" and Path(path).exists() and Path(path).stat().st_size > 0:
+        return
+    from clawsched.sched import migrations
+
+    migrations.upgrade(store)

@@ -1,0 +1,174 @@
+"""``clawsched jobs ...``: define, change and start jobs."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import click
+
+from .context import CliContext
+from .main import _load_json, cli, command
+from .output import emit_json, table
+
+
+@cli.group()
+def jobs() -> None:
+    """Define, change, start and inspect jobs.
+
+    A job spec is JSON in openclaw-scheduler's flat form or OpenClaw's cron-tool form, e.g.
+
+      clawsched jobs add '{"name": "Disk check", "schedule_cron": "*/15 * * * *",
+        "session_target": "shell", "payload_message": "df -h /", "run_timeout_ms": 60000}'
+
+    Pass the JSON inline, as @file.json, or - to read stdin. `clawsched schema jobs` lists every field.
+    """
+
+
+def local_time(instant: datetime | None, tz: str) -> str | None:
+    if instant is None:
+        return None
+    try:
+        return instant.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M:%S %Z")
+    except Exception:
+        return instant.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _schedule_text(job: Any) -> str:
+    kind = job.schedule_kind
+    if job.parent_id:
+        delay = f" +{job.trigger_delay_s}s" if job.trigger_delay_s else ""
+        return f"on {job.trigger_on} of {job.parent_id[:8]}{delay}"
+    if kind == "cron":
+        return f"cron {job.schedule_cron}" + (f" ({job.schedule_tz})" if job.schedule_tz != "UTC" else "")
+    if kind == "every":
+        return f"every {job.schedule_every_ms / 1000:g}s"
+    if kind == "at":
+        return f"at {local_time(job.schedule_at, job.schedule_tz)}"
+    return kind
+
+
+@command(jobs, "list")
+@click.option("--type", "job_type", help="Only jobs of this job_type (standard, watchdog).")
+def jobs_list(obj: CliContext, as_json: bool, job_type: str | None) -> None:
+    """List jobs with their status and next run (in each job's time zone)."""
+    from clawsched.sched import jobs as svc
+
+    rows = svc.list_with_status(obj.store, job_type=job_type)
+    if as_json:
+        emit_json([{**svc.as_dict(j, status), "next_run_local": local_time(j.next_run_at, j.schedule_tz)}
+                   for j, status in rows])
+        return
+    table(
+        [(j.id, j.name, j.session_target, _schedule_text(j), status, local_time(j.next_run_at, j.schedule_tz))
+         for j, status in rows],
+        ["id", "name", "target", "schedule", "status", "next run"],
+    )
+
+
+@command(jobs, "get")
+@click.argument("job_id")
+def jobs_get(obj: CliContext, as_json: bool, job_id: str) -> None:
+    """Show every field of one job as JSON."""
+    from clawsched.sched import jobs as svc
+
+    emit_json(svc.as_dict(svc.get(obj.store, job_id)))
+
+
+def _saved(obj: CliContext, job: Any, as_json: bool, verb: str, dry_run: bool) -> None:
+    from clawsched.sched import jobs as svc
+
+    data = svc.as_dict(job)
+    if not dry_run:
+        obj.wake(f"job {verb}")
+    if as_json:
+        emit_json({"ok": True, "dryRun": dry_run, "job": data})
+    else:
+        prefix = "would be " if dry_run else ""
+        click.echo(f"job {job.id} {prefix}{verb}: {job.name}; next run "
+                   f"{local_time(job.next_run_at, job.schedule_tz) or '-'}")
+
+
+@command(jobs, "add")
+@click.argument("spec")
+@click.option("--dry-run", is_flag=True, help="Validate and show the job without saving it.")
+def jobs_add(obj: CliContext, as_json: bool, spec: str, dry_run: bool) -> None:
+    """Create a job from a JSON spec (inline, @file.json or - for stdin)."""
+    from clawsched.sched import jobs as svc
+
+    _saved(obj, svc.create(obj.store, _load_json(spec), dry_run=dry_run), as_json, "added", dry_run)
+
+
+@command(jobs, "update")
+@click.argument("job_id")
+@click.argument("patch")
+@click.option("--dry-run", is_flag=True, help="Validate and show the change without saving it.")
+def jobs_update(obj: CliContext, as_json: bool, job_id: str, patch: str, dry_run: bool) -> None:
+    """Change some fields of a job (a partial JSON spec)."""
+    from clawsched.sched import jobs as svc
+
+    job = svc.update(obj.store, job_id, _load_json(patch, "patch"), dry_run=dry_run)
+    _saved(obj, job, as_json, "updated", dry_run)
+
+
+@command(jobs, "validate")
+@click.argument("spec")
+def jobs_validate(obj: CliContext, as_json: bool, spec: str) -> None:
+    """Check a job spec without saving anything; exits 2 and names each bad field if it is invalid."""
+    from clawsched.sched import specs
+
+    parsed = specs.parse_job(_load_json(spec))
+    if as_json:
+        emit_json({"ok": True, "spec": parsed.columns()})
+    else:
+        click.echo(f"valid: {parsed.name}")
+
+
+def _toggle(obj: CliContext, as_json: bool, job_id: str, enabled: bool) -> None:
+    from clawsched.sched import jobs as svc
+
+    job = svc.set_enabled(obj.store, job_id, enabled)
+    obj.wake("job toggled")
+    if as_json:
+        emit_json({"ok": True, "id": job.id, "enabled": job.enabled})
+    else:
+        click.echo(f"job {job.id} {'enabled' if enabled else 'disabled'}")
+
+
+@command(jobs, "enable")
+@click.argument("job_id")
+def jobs_enable(obj: CliContext, as_json: bool, job_id: str) -> None:
+    """Enable a job; its next run is computed from now."""
+    _toggle(obj, as_json, job_id, True)
+
+
+@command(jobs, "disable")
+@click.argument("job_id")
+def jobs_disable(obj: CliContext, as_json: bool, job_id: str) -> None:
+    """Disable a job; it keeps its history and can still be run by hand."""
+    _toggle(obj, as_json, job_id, False)
+
+
+@command(jobs, "delete")
+@click.argument("job_id")
+def jobs_delete(obj: CliContext, as_json: bool, job_id: str) -> None:
+    """Delete a job with its runs and its child jobs."""
+    from clawsched.sched import jobs as svc
+
+    removed = svc.delete_job(obj.store, job_id)
+    emit_json({"ok": True, "deleted": removed}) if as_json else click.echo(f"deleted {removed} job(s)")
+
+
+@command(jobs, "run")
+@click.argument("job_id")
+def jobs_run(obj: CliContext, as_json: bool, job_id: str) -> None:
+    """Start a run now (also for a disabled job). Prints the run id."""
+    from clawsched.sched import jobs as svc
+
+    run_id = svc.run_now(obj.store, job_id)
+    woken = obj.wake("run now")
+    if as_json:
+        emit_json({"ok": True, "enqueued": True, "runId": run_id, "beatWoken": woken})
+    else:
+        click.echo(f"run {run_id} queued")

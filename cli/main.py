@@ -1,0 +1,151 @@
+"""``clawsched``: the command line. Heavy imports (SQLAlchemy, Celery) happen inside the commands that
+need them, so ``clawsched --version`` and ``jobs list`` stay fast."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+from clawsched.sched import __version__
+
+from .context import CliContext
+from .output import emit_json, fail
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+
+
+def command(group: click.Group, name: str, **kwargs: Any) -> Callable[[Callable[..., Any]], click.Command]:
+    """A subcommand with ``--json`` and the one place errors become exit codes."""
+
+    def wrap(fn: Callable[..., Any]) -> click.Command:
+        @functools.wraps(fn)
+        def run(*args: Any, as_json: bool = False, **kw: Any) -> Any:
+            from clawsched.sched.errors import ClawschedError
+
+            try:
+                return fn(*args, as_json=as_json, **kw)
+            except ClawschedError as exc:
+                fail(exc, as_json)
+
+        return group.command(name, **kwargs)(json_option(click.pass_obj(run)))
+
+    return wrap
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", "-V", prog_name="clawsched")
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    """clawsched: a durable scheduler and workflow runtime for OpenClaw agents and shell jobs.
+
+    Start everything on this machine with `clawsched up` (SQLite + an embedded Redis), or see it work
+    with `clawsched demo`. Settings come from CLAWSCHED_* environment variables (see the README).
+    """
+    ctx.obj = ctx.obj or CliContext()
+
+
+def _load_json(text: str, what: str = "job spec") -> dict[str, Any]:
+    from clawsched.sched.errors import SpecError
+
+    if text == "-":
+        text = sys.stdin.read()
+    elif text.startswith("@"):
+        with open(text[1:]) as fh:
+            text = fh.read()
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SpecError(f"{what} is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno}); "
+                        "pass a JSON object, @file.json or - for stdin") from None
+    if not isinstance(data, dict):
+        raise SpecError(f"{what} must be a JSON object, got {type(data).__name__}")
+    return data
+
+
+# ---------------------------------------------------------------- version, status, schema, db
+
+@command(cli, "version")
+def version(obj: CliContext, as_json: bool) -> None:
+    """Print the version."""
+    emit_json({"version": __version__}) if as_json else click.echo(__version__)
+
+
+@command(cli, "status")
+def status(obj: CliContext, as_json: bool) -> None:
+    """Show the store, the broker and counts of jobs and runs."""
+    from clawsched.sched import jobs, runs
+
+    info: dict[str, Any] = {"version": __version__, "database": _safe_url(obj.store.url),
+                            "redis": _safe_url(obj.settings.redis_url), "jobs": jobs.count(obj.store),
+                            "runs": runs.count_by_status(obj.store)}
+    try:
+        obj.redis.ping()
+        info["redis_ok"] = True
+    except Exception as exc:
+        info["redis_ok"] = False
+        info["redis_error"] = str(exc)
+    info["running"] = len(runs.running(obj.store))
+    if as_json:
+        emit_json(info)
+        return
+    for key in ("version", "database", "redis", "redis_ok", "jobs", "runs", "running"):
+        click.echo(f"{key:>9}: {info[key]}")
+
+
+def _safe_url(url: str) -> str:
+    if "@" in url:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://***@{rest.split('@', 1)[1]}"
+    return url
+
+
+@cli.group()
+def schema() -> None:
+    """JSON schemas of job specs and run records."""
+
+
+@command(schema, "jobs")
+def schema_jobs(obj: CliContext, as_json: bool) -> None:
+    """The job spec's JSON schema (fields, types, defaults, enums)."""
+    from clawsched.sched.specs import job_json_schema
+
+    emit_json(job_json_schema())
+
+
+@command(schema, "runs")
+def schema_runs(obj: CliContext, as_json: bool) -> None:
+    """Run statuses and the fields of a run record."""
+    from clawsched.sched.models import Run
+    from clawsched.sched.states import TERMINAL, RunStatus
+
+    emit_json({
+        "statuses": [s.value for s in RunStatus],
+        "terminal": sorted(s.value for s in TERMINAL),
+        "fields": {c.key: str(c.type) for c in Run.__table__.columns},
+    })
+
+
+@cli.group()
+def db() -> None:
+    """Database schema management."""
+
+
+@command(db, "upgrade")
+def db_upgrade(obj: CliContext, as_json: bool) -> None:
+    """Apply all migrations to the database in CLAWSCHED_DATABASE_URL."""
+    from clawsched.sched import migrations
+    from clawsched.sched.db import Store
+
+    revision = migrations.upgrade(Store(obj.settings.database_url))
+    emit_json({"ok": True, "revision": revision}) if as_json else click.echo(f"database at revision {revision}")
+
+
+def main() -> None:
+    from . import jobs_cmd, procs_cmd, runs_cmd  # noqa: F401  (registers the command groups)
+
+    cli(prog_name="clawsched")
+

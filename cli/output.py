@@ -1,0 +1,57 @@
+"""Printing: tables for people, JSON for programs, and one mapping from errors to exit codes."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import click
+
+
+def emit_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, default=_default, ensure_ascii=False))
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    return str(value)
+
+
+def table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> None:
+    cells = [[_cell(c) for c in row] for row in rows]
+    widths = [max([len(h), *(len(r[i]) for r in cells)]) for i, h in enumerate(headers)]
+    line = "  ".join(h.upper().ljust(w) for h, w in zip(headers, widths, strict=True))
+    click.echo(line.rstrip())
+    for row in cells:
+        click.echo("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+    if not rows:
+        click.echo("(none)")
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S %Z").strip()
+    text = str(value).replace("\n", " ")
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def fail(exc: Exception, as_json: bool) -> None:
+    """Report a ClawschedError and exit with its code; the message already names the field and fix."""
+    from clawsched.sched.errors import ClawschedError
+
+    code = exc.exit_code if isinstance(exc, ClawschedError) else 1
+    errors = getattr(exc, "errors", None) or []
+    if as_json:
+        click.echo(json.dumps({"ok": False, "error": str(exc), "type": type(exc).__name__, "errors": errors}),
+                   err=False)
+    else:
+        click.echo(f"error: {exc}", err=True)
+        for item in errors[1:]:
+            click.echo(f"       {item.get('field')}: {item.get('message')}", err=True)
+    sys.exit(code)

@@ -1,0 +1,123 @@
+"""Long-running processes: ``beat``, ``worker``, ``up`` (all of them under one supervisor) and ``demo``."""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import time
+from pathlib import Path
+
+import click
+
+from .context import CliContext
+from .main import cli, command
+from .output import emit_json, table
+
+
+def _logging(level: str) -> None:
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@command(cli, "beat")
+def beat(obj: CliContext, as_json: bool) -> None:
+    """Run the scheduler (Celery beat reading jobs from SQL). Several may run at once."""
+    from clawsched.workers.app import create_app
+
+    _logging(obj.settings.log_level)
+    app = create_app(obj.settings)
+    app.Beat(scheduler="clawsched.beat.scheduler:SQLScheduler", loglevel=obj.settings.log_level,
+             max_interval=obj.settings.beat_max_interval_s, quiet=True).run()
+
+
+@command(cli, "worker")
+@click.option("-c", "--concurrency", type=int, help="Worker processes (default CLAWSCHED_WORKER_CONCURRENCY or 2).")
+@click.option("-n", "--hostname", default="clawsched@%h", show_default=True, help="Celery node name.")
+@click.option("--pool", default="prefork", show_default=True, help="Celery pool: prefork, threads or solo.")
+def worker(obj: CliContext, as_json: bool, concurrency: int | None, hostname: str, pool: str) -> None:
+    """Run a Celery worker that executes runs (shell and agent jobs)."""
+    from clawsched.workers.app import create_app
+
+    app = create_app(obj.settings)
+    app.worker_main([
+        "worker", "-Q", obj.settings.queue, "-c", str(concurrency or obj.settings.worker_concurrency),
+        "-l", obj.settings.log_level, "-E", "-n", hostname, "-P", pool, "--without-gossip", "--without-mingle",
+    ])
+
+
+@command(cli, "up")
+@click.option("--no-worker", is_flag=True, help="Start Redis and beat only (workers run elsewhere).")
+@click.option("--api", is_flag=True, help="Also start the HTTP control API.")
+def up(obj: CliContext, as_json: bool, no_worker: bool, api: bool) -> None:
+    """Run everything on this machine: Redis (embedded unless CLAWSCHED_REDIS_URL is set), beat, a worker.
+
+    State lives in CLAWSCHED_HOME (default ~/.clawsched). Other terminals' clawsched commands find the
+    same store and Redis. Stop with Ctrl-C.
+    """
+    from .supervisor import Supervisor
+
+    _logging(obj.settings.log_level)
+    supervisor = Supervisor(obj.settings, with_worker=not no_worker, with_api=api)
+    settings = supervisor.start()
+    click.echo(f"clawsched is up: home {settings.home}, redis {settings.redis_url}. Ctrl-C stops it.", err=True)
+    supervisor.run_forever()
+
+
+DEMO_JOB = {
+    "name": "demo: hello every 2s",
+    "schedule_kind": "every",
+    "schedule_every_ms": 2000,
+    "session_target": "shell",
+    "payload_message": 'echo "hello from clawsched run $CLAWSCHED_RUN_ID on $(hostname)"; uname -sr',
+    "run_timeout_ms": 10000,
+    "delivery_mode": "none",
+    "origin": "demo",
+}
+
+
+@command(cli, "demo")
+@click.option("--runs", "wanted", default=3, show_default=True, help="How many runs to wait for.")
+@click.option("--home", type=click.Path(path_type=Path), help="Where to keep state (default: a temporary folder).")
+def demo(obj: CliContext, as_json: bool, wanted: int, home: Path | None) -> None:
+    """Start clawsched embedded, add a shell job that runs every 2 s, show its runs, stop."""
+    from clawsched.sched import jobs, runs
+    from clawsched.sched.db import Store
+    from clawsched.sched.redisconn import client
+    from clawsched.sched.wake import notify
+
+    from .supervisor import Supervisor
+
+    _logging("WARNING")
+    home = home or Path(tempfile.mkdtemp(prefix="clawsched-demo-"))
+    settings = obj.settings.with_(home=home, database_url=f"sqlite:///{home / 'clawsched.db'}")
+    supervisor = Supervisor(settings)
+    click.echo(f"starting clawsched in {home} (embedded Redis, SQLite, beat, worker) ...", err=True)
+    settings = supervisor.start()
+    try:
+        store = Store(settings.database_url)
+        job = jobs.create(store, DEMO_JOB)
+        notify(client(settings.redis_url), settings, "demo")
+        click.echo(f"added job {job.id}: {job.name}; waiting for {wanted} runs ...", err=True)
+        done = _wait_for_runs(store, job.id, wanted, timeout_s=60 + 3 * wanted)
+        if as_json:
+            emit_json([runs.as_dict(r) for r in done])
+        else:
+            table([(r.id[:12], r.status, r.started_at, r.duration_ms, r.shell_exit_code, r.summary) for r in done],
+                  ["run", "status", "started", "ms", "exit", "output"])
+        if len([r for r in done if r.status == "ok"]) < wanted:
+            raise click.ClickException(f"only {len(done)} runs finished; see the log lines above")
+        click.echo(f"\n{wanted} runs recorded. Try: CLAWSCHED_HOME={home} clawsched runs list {job.id}", err=True)
+    finally:
+        supervisor.stop()
+
+
+def _wait_for_runs(store: object, job_id: str, wanted: int, timeout_s: float) -> list:  # type: ignore[type-arg]
+    from clawsched.sched import runs
+
+    deadline = time.monotonic() + timeout_s
+    finished: list = []  # type: ignore[type-arg]
+    while time.monotonic() < deadline:
+        finished = [r for r in runs.for_job(store, job_id, 50) if r.finished_at]  # type: ignore[arg-type]
+        if len(finished) >= wanted:
+            return sorted(finished, key=lambda r: r.created_at)[:wanted]
+        time.sleep(0.2)  # polling a user-facing progress wait, not a test
+    return sorted(finished, key=lambda r: r.created_at)

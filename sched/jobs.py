@@ -1,0 +1,236 @@
+"""Job services: create, update, enable, delete, run now. The CLI and the HTTP API both call these.
+
+Every write validates the whole spec first (``specs``), checks chain rules that need the database
+(parent exists, depth, cycles), and only then writes, in one transaction: bad input leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, func, select
+
+from . import runs, schedules, specs
+from .db import Store
+from .errors import Conflict, NotFound, SpecError
+from .models import Job, Run, utcnow
+from .states import RunStatus, ScheduleKind, Trigger
+
+log = logging.getLogger(__name__)
+
+MAX_CHAIN_DEPTH = 10
+
+
+def create(store: Store, data: Mapping[str, Any], *, now: datetime | None = None, dry_run: bool = False) -> Job:
+    """Validate and insert a job; with ``dry_run`` validate everything and write nothing."""
+    now = now or utcnow()
+    spec = specs.parse_job(data)
+    columns = spec.columns()
+    with store.session() as s:
+        if columns.get("id") and s.get(Job, columns["id"]) is not None:
+            raise Conflict(f"job {columns['id']!r} already exists; use `clawsched jobs update` to change it")
+        depth = _check_parent(s, columns.get("parent_id"), job_id=columns.get("id"))
+        job = Job(**columns)
+        job.next_run_at = first_fire(job, now, run_now=spec.run_now)
+        if depth > MAX_CHAIN_DEPTH:
+            raise SpecError(f"parent_id: chain depth would be {depth}; the limit is {MAX_CHAIN_DEPTH}",
+                            field="parent_id")
+        if dry_run:  # never added to the session: the commit writes nothing
+            job.id = job.id or "(dry-run)"
+            job.created_at = job.updated_at = now
+            return job
+        s.add(job)
+        s.flush()
+        return job
+
+
+def update(store: Store, job_id: str, patch: Mapping[str, Any], *, now: datetime | None = None,
+           dry_run: bool = False) -> Job:
+    """Apply a partial change; the merged record is validated as a whole."""
+    now = now or utcnow()
+    with store.session() as s:
+        job = _load(s, job_id)
+        spec = specs.apply_patch(specs.spec_from_row(job), patch)
+        columns = spec.columns()
+        columns.pop("id", None)
+        if columns.get("parent_id") != job.parent_id:
+            depth = _check_parent(s, columns.get("parent_id"), job_id=job.id)
+            below = _subtree_height(s, job.id)
+            if depth + below > MAX_CHAIN_DEPTH:
+                raise SpecError(
+                    f"parent_id: the chain would be {depth + below} deep; the limit is {MAX_CHAIN_DEPTH}",
+                    field="parent_id",
+                )
+        schedule_changed = any(getattr(job, k) != columns.get(k, getattr(job, k)) for k in _SCHEDULE_FIELDS)
+        re_enabled = bool(columns.get("enabled")) and not job.enabled
+        if dry_run:  # detached: the changes below are shown, never flushed
+            s.expunge(job)
+        for key, value in columns.items():
+            setattr(job, key, value)
+        if schedule_changed or re_enabled or spec.run_now:
+            job.next_run_at = first_fire(job, now, run_now=spec.run_now)
+        job.updated_at = now
+        return job
+
+
+_SCHEDULE_FIELDS = ("schedule_kind", "schedule_cron", "schedule_tz", "schedule_at", "schedule_every_ms",
+                    "schedule_anchor", "stagger_ms", "parent_id")
+
+
+def first_fire(job: Job, now: datetime, *, run_now: bool = False) -> datetime | None:
+    """The first ``next_run_at`` of a new or rescheduled job."""
+    if job.parent_id or job.schedule_kind == ScheduleKind.CHAIN.value:
+        return None
+    if run_now:
+        return now
+    if job.schedule_kind == ScheduleKind.AT.value:
+        return job.schedule_at
+    return schedules.Schedule.of(job).next_after(now)
+
+
+def set_enabled(store: Store, job_id: str, enabled: bool, *, now: datetime | None = None) -> Job:
+    now = now or utcnow()
+    with store.session() as s:
+        job = _load(s, job_id)
+        if enabled and not job.enabled:
+            job.next_run_at = first_fire(job, now)
+        job.enabled = enabled
+        job.updated_at = now
+        return job
+
+
+def delete_job(store: Store, job_id: str) -> int:
+    """Delete a job, its runs and its descendants (chains cascade). Returns how many jobs went."""
+    with store.session() as s:
+        _load(s, job_id)
+        ids = [job_id, *descendants(s, job_id)]
+        s.execute(delete(Run).where(Run.job_id.in_(ids)))
+        s.execute(delete(Job).where(Job.id.in_(ids)))
+        return len(ids)
+
+
+def run_now(store: Store, job_id: str, *, now: datetime | None = None) -> str:
+    """Queue a manual run (even for a disabled job); the beat sends it as soon as it is woken."""
+    return runs.enqueue(store, job_id, trigger=Trigger.MANUAL, now=now)
+
+
+def get(store: Store, job_id: str) -> Job:
+    with store.read() as s:
+        return _load(s, job_id)
+
+
+def list_jobs(store: Store, *, job_type: str | None = None, limit: int | None = None) -> list[Job]:
+    with store.read() as s:
+        q = select(Job).order_by(Job.created_at, Job.id)
+        if job_type:
+            q = q.where(Job.job_type == job_type)
+        if limit:
+            q = q.limit(limit)
+        return list(s.scalars(q))
+
+
+def status_of(job: Job, running_ids: set[str]) -> str:
+    """The one-word status ``jobs list`` shows: disabled, running, ok, error, skipped or idle."""
+    if not job.enabled:
+        return "disabled"
+    if job.id in running_ids:
+        return "running"
+    if job.last_status in (RunStatus.OK.value, RunStatus.SKIPPED.value):
+        return job.last_status
+    if job.last_status in (RunStatus.ERROR.value, RunStatus.TIMEOUT.value, RunStatus.CRASHED.value):
+        return "error"
+    return "idle"
+
+
+def list_with_status(store: Store, **filters: Any) -> list[tuple[Job, str]]:
+    jobs = list_jobs(store, **filters)
+    with store.read() as s:
+        running_ids = runs.running_job_ids(s, (j.id for j in jobs))
+    return [(job, status_of(job, running_ids)) for job in jobs]
+
+
+def count(store: Store) -> dict[str, int]:
+    with store.read() as s:
+        total = s.scalar(select(func.count()).select_from(Job)) or 0
+        enabled = s.scalar(select(func.count()).select_from(Job).where(Job.enabled.is_(True))) or 0
+    return {"total": int(total), "enabled": int(enabled)}
+
+
+def prune_expired(store: Store, now: datetime | None = None) -> int:
+    """Delete disabled jobs whose ``ttl_hours`` have passed since their last run."""
+    now = now or utcnow()
+    removed = 0
+    with store.session() as s:
+        q = select(Job).where(Job.enabled.is_(False), Job.ttl_hours.is_not(None), Job.last_run_at.is_not(None))
+        for job in s.scalars(q):
+            if job.last_run_at and job.last_run_at + timedelta(hours=job.ttl_hours or 0) <= now:
+                s.delete(job)
+                removed += 1
+    return removed
+
+
+def descendants(s: Any, job_id: str) -> list[str]:
+    found: list[str] = []
+    frontier = [job_id]
+    while frontier:
+        children = list(s.scalars(select(Job.id).where(Job.parent_id.in_(frontier))))
+        children = [c for c in children if c not in found and c != job_id]
+        found.extend(children)
+        frontier = children
+    return found
+
+
+def depth_of(s: Any, job_id: str | None) -> int:
+    """How many ancestors ``job_id`` has (a root is at depth 0)."""
+    depth, seen, current = 0, set(), job_id
+    while current:
+        if current in seen:
+            raise SpecError(f"parent_id: job {job_id!r} is part of a cycle", field="parent_id")
+        seen.add(current)
+        current = s.scalar(select(Job.parent_id).where(Job.id == current))
+        depth += 1 if current else 0
+    return depth
+
+
+def _check_parent(s: Any, parent_id: str | None, *, job_id: str | None) -> int:
+    """Depth the job would have under ``parent_id``; refuses a missing parent or a cycle."""
+    if not parent_id:
+        return 0
+    if s.get(Job, parent_id) is None:
+        raise SpecError(f"parent_id: job {parent_id!r} does not exist", field="parent_id")
+    if job_id is not None and (parent_id == job_id or parent_id in descendants(s, job_id)):
+        raise SpecError(
+            f"parent_id: making {parent_id!r} the parent of {job_id!r} would create a cycle", field="parent_id"
+        )
+    return depth_of(s, parent_id) + 1
+
+
+def _subtree_height(s: Any, job_id: str) -> int:
+    height, frontier = 0, [job_id]
+    while True:
+        frontier = list(s.scalars(select(Job.id).where(Job.parent_id.in_(frontier))))
+        if not frontier:
+            return height
+        height += 1
+
+
+def _load(s: Any, job_id: str) -> Job:
+    job = s.get(Job, job_id)
+    if job is None:
+        raise NotFound(f"job {job_id!r} not found; list jobs with `clawsched jobs list`")
+    return job
+
+
+def as_dict(job: Job, status: str | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for column in Job.__table__.columns:
+        value = getattr(job, column.key)
+        out[column.key] = value.isoformat().replace("+00:00", "Z") if isinstance(value, datetime) else value
+    if out.get("delivery_secret"):
+        out["delivery_secret"] = "***"
+    if status is not None:
+        out["status"] = status
+    return out

@@ -1,0 +1,64 @@
+"""Run output: what is kept on the run row, what is offloaded to a file, and how to read it back.
+
+Small output lives in the row. Past the job's offload threshold the full stream stays in an artifacts
+file (on the worker's host) and the row keeps the tail as an excerpt plus the path, so a 5 MB log never
+bloats the database but ``clawsched runs output`` still returns every byte.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import NotFound
+from .models import Run
+
+STREAMS = ("stdout", "stderr")
+
+
+@dataclass(frozen=True)
+class Captured:
+    text: str | None  # what goes in the row
+    path: str | None  # the offloaded file, if any
+    size: int
+
+
+def capture(path: Path, *, store_limit: int, offload_threshold: int) -> Captured:
+    """Decide what of a finished stream file to keep inline; removes the file when it is small."""
+    size = path.stat().st_size if path.exists() else 0
+    if size <= offload_threshold:
+        text = path.read_bytes().decode("utf-8", "replace") if size else ""
+        path.unlink(missing_ok=True)
+        return Captured(text=text[-store_limit:] if len(text) > store_limit else text, path=None, size=size)
+    with path.open("rb") as fh:
+        fh.seek(max(0, size - store_limit))
+        tail = fh.read().decode("utf-8", "replace")
+    note = f"[... {size - len(tail.encode())} earlier bytes in {path}; full output: clawsched runs output]\n"
+    return Captured(text=note + tail, path=str(path), size=size)
+
+
+def tail(text: str | None, limit: int) -> str:
+    """The last ``limit`` bytes of ``text`` (whole characters), stripped: summaries and excerpts."""
+    if not text:
+        return ""
+    raw = text.strip().encode()
+    return raw[-limit:].decode("utf-8", "ignore") if len(raw) > limit else text.strip()
+
+
+def read(run: Run, stream: str) -> str:
+    """The full stored or offloaded output of one stream of a run."""
+    if stream not in STREAMS:
+        raise NotFound(f"stream {stream!r}: choose stdout or stderr")
+    path = getattr(run, f"shell_{stream}_path")
+    if path:
+        try:
+            return Path(path).read_bytes().decode("utf-8", "replace")
+        except OSError as exc:
+            raise NotFound(
+                f"run {run.id}: {stream} was offloaded to {path} on host {run.hostname}, which is not readable "
+                f"here ({exc.strerror}); read it on that host"
+            ) from None
+    inline = getattr(run, f"shell_{stream}")
+    if inline is None and stream == "stdout" and run.reply:
+        return run.reply
+    return inline or ""

@@ -1,0 +1,121 @@
+"""One frozen settings object, built from ``CLAWSCHED_*`` environment variables and passed explicitly.
+
+Nothing else in the package reads ``os.environ`` for configuration: a process builds ``Settings`` once at
+its edge (CLI, Celery app module, test fixture) and hands it down.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from .errors import SpecError
+
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+def _default_shell() -> str:
+    return "/bin/zsh" if sys.platform == "darwin" else "/bin/bash"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a clawsched process needs to know about its surroundings."""
+
+    home: Path
+    database_url: str
+    redis_url: str
+    namespace: str = "clawsched"
+    shell: str = field(default_factory=_default_shell)
+    artifacts_dir: Path | None = None
+    heartbeat_interval_s: float = 2.0
+    lease_ttl_s: float = 30.0
+    stale_after_s: float = 90.0
+    beat_max_interval_s: float = 5.0
+    beat_batch_size: int = 500
+    requeue_after_s: float = 120.0
+    retry_scale: float = 1.0
+    worker_concurrency: int = 2
+    log_level: str = "INFO"
+    gateway_url: str = "http://127.0.0.1:18789"
+    gateway_token: str | None = None
+    gateway_token_path: Path | None = None
+    hooks_token: str | None = None
+    api_host: str = "127.0.0.1"
+    api_port: int = 8787
+    api_token: str | None = None
+    embedded_redis_port: int = 0
+
+    @property
+    def artifacts(self) -> Path:
+        return self.artifacts_dir or self.home / "artifacts"
+
+    @property
+    def queue(self) -> str:
+        """The Celery queue of run tasks; the namespace keeps test sessions and tenants apart."""
+        return self.namespace
+
+    def key(self, *parts: str) -> str:
+        """A Redis key inside this installation's namespace."""
+        return ":".join((self.namespace, *parts))
+
+    @property
+    def redis_url_file(self) -> Path:
+        """Where ``clawsched up`` writes the URL of the Redis it started, so other terminals find it."""
+        return self.home / "redis.url"
+
+    def with_(self, **changes: object) -> Settings:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        home = Path(env.get("CLAWSCHED_HOME") or Path.home() / ".clawsched").expanduser()
+        database_url = env.get("CLAWSCHED_DATABASE_URL") or f"sqlite:///{home / 'clawsched.db'}"
+        redis_url = env.get("CLAWSCHED_REDIS_URL") or _embedded_redis_url(home) or DEFAULT_REDIS_URL
+        token_path = env.get("OPENCLAW_GATEWAY_TOKEN_PATH")
+        return cls(
+            home=home,
+            database_url=database_url,
+            redis_url=redis_url,
+            namespace=env.get("CLAWSCHED_NAMESPACE", "clawsched"),
+            shell=env.get("CLAWSCHED_SHELL") or _default_shell(),
+            artifacts_dir=Path(env["CLAWSCHED_ARTIFACTS_DIR"]) if env.get("CLAWSCHED_ARTIFACTS_DIR") else None,
+            heartbeat_interval_s=_number(env, "CLAWSCHED_HEARTBEAT_S", 2.0),
+            lease_ttl_s=_number(env, "CLAWSCHED_LEASE_TTL_S", 30.0),
+            stale_after_s=_number(env, "CLAWSCHED_STALE_AFTER_S", 90.0),
+            beat_max_interval_s=_number(env, "CLAWSCHED_BEAT_MAX_INTERVAL_S", 5.0),
+            beat_batch_size=int(_number(env, "CLAWSCHED_BEAT_BATCH", 500)),
+            requeue_after_s=_number(env, "CLAWSCHED_REQUEUE_AFTER_S", 120.0),
+            retry_scale=_number(env, "CLAWSCHED_RETRY_SCALE", 1.0),
+            worker_concurrency=int(_number(env, "CLAWSCHED_WORKER_CONCURRENCY", 2)),
+            log_level=env.get("CLAWSCHED_LOG_LEVEL", "INFO").upper(),
+            gateway_url=env.get("OPENCLAW_GATEWAY_URL", "http://127.0.0.1:18789").rstrip("/"),
+            gateway_token=env.get("OPENCLAW_GATEWAY_TOKEN") or None,
+            gateway_token_path=Path(token_path).expanduser() if token_path else None,
+            hooks_token=env.get("OPENCLAW_HOOKS_TOKEN") or None,
+            api_host=env.get("CLAWSCHED_API_HOST", "127.0.0.1"),
+            api_port=int(_number(env, "CLAWSCHED_API_PORT", 8787)),
+            api_token=env.get("CLAWSCHED_API_TOKEN") or None,
+            embedded_redis_port=int(_number(env, "CLAWSCHED_EMBEDDED_REDIS_PORT", 0)),
+        )
+
+
+def _embedded_redis_url(home: Path) -> str | None:
+    try:
+        return (home / "redis.url").read_text().strip() or None
+    except OSError:
+        return None
+
+
+def _number(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise SpecError(f"{name}={raw!r} is not a number; set it to a number like {default:g}", field=name) from None

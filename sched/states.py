@@ -1,0 +1,99 @@
+"""The enumerations that appear in rows and specs: one definition each, shared by every edge."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class RunStatus(StrEnum):
+    PENDING = "pending"
+    QUEUED = "queued"
+    RUNNING = "running"
+    OK = "ok"
+    ERROR = "error"
+    TIMEOUT = "timeout"
+    CANCELLED = "cancelled"
+    CRASHED = "crashed"
+    SKIPPED = "skipped"
+    AWAITING_APPROVAL = "awaiting_approval"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+    @property
+    def terminal(self) -> bool:
+        return self in TERMINAL
+
+    @property
+    def failed(self) -> bool:
+        """What a ``trigger_on: failure`` child and the retry policy count as failure."""
+        return self in FAILED
+
+
+TERMINAL = frozenset(
+    {RunStatus.OK, RunStatus.ERROR, RunStatus.TIMEOUT, RunStatus.CANCELLED, RunStatus.CRASHED,
+     RunStatus.SKIPPED, RunStatus.REJECTED}
+)
+FAILED = frozenset({RunStatus.ERROR, RunStatus.TIMEOUT, RunStatus.CRASHED})
+ACTIVE = frozenset({RunStatus.QUEUED, RunStatus.RUNNING})
+
+
+class Trigger(StrEnum):
+    """Why a run exists: the runs table alone answers "what triggered what"."""
+
+    SCHEDULE = "schedule"
+    MANUAL = "manual"
+    CHAIN = "chain"
+    RETRY = "retry"
+    REPLAY = "replay"
+    SPAWN = "spawn"
+
+
+class ScheduleKind(StrEnum):
+    CRON = "cron"
+    AT = "at"
+    EVERY = "every"
+    CHAIN = "chain"  # child jobs: no clock of their own, started by their parent
+
+
+class SessionTarget(StrEnum):
+    SHELL = "shell"
+    ISOLATED = "isolated"
+    MAIN = "main"
+    SESSION = "session"  # "session:<id>": a stable, named session that keeps its history
+
+
+class OverlapPolicy(StrEnum):
+    SKIP = "skip"
+    ALLOW = "allow"
+    QUEUE = "queue"
+
+
+class DeliveryMode(StrEnum):
+    NONE = "none"
+    ANNOUNCE = "announce"
+    ANNOUNCE_ALWAYS = "announce-always"
+    WEBHOOK = "webhook"
+
+
+class DeliveryGuarantee(StrEnum):
+    AT_MOST_ONCE = "at-most-once"
+    AT_LEAST_ONCE = "at-least-once"
+
+
+class TriggerOn(StrEnum):
+    SUCCESS = "success"
+    FAILURE = "failure"
+    COMPLETE = "complete"
+
+
+class ApprovalStatus(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+
+
+class ContextRetrieval(StrEnum):
+    NONE = "none"
+    RECENT = "recent"
+    HYBRID = "hybrid"

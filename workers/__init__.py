@@ -1,0 +1,1 @@
+"""The Celery side: the app, the run task, executors (shell, agent) and the post-run pipeline."""

@@ -1,0 +1,60 @@
+"""The Celery app. ``celery -A clawsched.workers.app`` finds ``app`` here, built from the environment.
+
+Messages carry only a run id (JSON); SQL holds everything else. ``acks_late`` with a prefetch of one
+means a message is acknowledged after its run is recorded; a duplicate delivery finds the run already
+moved by its guarded UPDATE and does nothing. Long delays never travel as Celery ETAs: they are run
+rows with a not-before instant that the beat dispatches when due.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Celery
+from clawsched.sched.settings import Settings
+
+RUN_TASK = "clawsched.run"
+FINISHED_TASK = "clawsched.finished"
+
+
+def create_app(settings: Settings, **overrides: Any) -> Celery:
+    app = Celery("clawsched", broker=settings.redis_url, set_as_current=False)
+    app.conf.update(
+        task_serializer="json",
+        accept_content=["json"],
+        result_backend=None,
+        task_ignore_result=True,
+        task_acks_late=True,
+        task_reject_on_worker_lost=False,  # a lost run is the reconciler's to judge, not a blind redelivery
+        worker_prefetch_multiplier=1,
+        task_default_queue=settings.queue,
+        task_send_sent_event=True,
+        worker_send_task_events=True,
+        worker_hijack_root_logger=False,
+        broker_connection_retry_on_startup=True,
+        broker_transport_options={"visibility_timeout": 3600, "global_keyprefix": f"{settings.namespace}:"},
+        enable_utc=True,
+        timezone="UTC",
+        beat_max_loop_interval=settings.beat_max_interval_s,
+        beat_schedule=maintenance_schedule(settings),
+    )
+    app.conf.update(overrides)
+    app.clawsched_settings = settings  # type: ignore[attr-defined]
+    from . import tasks
+
+    tasks.register(app)
+    return app
+
+
+def maintenance_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
+    """Periodic upkeep, run by every beat; each task is safe to run on several beats at once."""
+    return {
+        "clawsched-maintenance": {
+            "task": "clawsched.maintenance",
+            "schedule": max(1.0, min(5.0, settings.stale_after_s / 3)),
+            "options": {"queue": settings.queue, "expires": 30},
+        },
+    }
+
+
+app = create_app(Settings.from_env())

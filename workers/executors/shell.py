@@ -1,0 +1,142 @@
+"""Shell jobs: the payload runs in the configured shell, in its own process group, with a hard timeout.
+
+The whole group is signalled on timeout or cancel (SIGTERM, then SIGKILL after a grace), so a job that
+forks helpers leaves none behind. stdout and stderr go straight to files, never through this process's
+memory, which keeps a chatty job from hurting the worker.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+from clawsched.sched import output
+from clawsched.sched.runs import Outcome
+from clawsched.sched.states import RunStatus
+
+from .base import ExecutionContext, Executor
+
+log = logging.getLogger(__name__)
+
+KILL_GRACE_S = 2.0
+POLL_S = 0.05
+
+
+class ShellExecutor(Executor):
+    def execute(self, ctx: ExecutionContext) -> Outcome:
+        job, run = ctx.job, ctx.run
+        folder = ctx.settings.artifacts / run.id[:2]
+        folder.mkdir(parents=True, exist_ok=True)
+        out_path, err_path = folder / f"{run.id}.stdout", folder / f"{run.id}.stderr"
+        with out_path.open("wb") as out, err_path.open("wb") as err:
+            proc = subprocess.Popen(
+                [ctx.settings.shell, "-c", job.payload_message],
+                stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+                start_new_session=True, env=_environment(ctx), cwd=job.cwd or None,
+            )
+            timed_out, cancelled = _wait(proc, ctx)
+        return _outcome(ctx, proc.returncode, timed_out, cancelled, out_path, err_path)
+
+
+def _environment(ctx: ExecutionContext) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update({str(k): str(v) for k, v in (ctx.job.env or {}).items()})
+    env.update({
+        "CLAWSCHED_JOB_ID": ctx.job.id,
+        "CLAWSCHED_JOB_NAME": ctx.job.name,
+        "CLAWSCHED_RUN_ID": ctx.run.id,
+        "CLAWSCHED_RETRY_COUNT": str(ctx.run.retry_count or 0),
+    })
+    for key, value in (ctx.run.trigger_context or {}).items():
+        if value is not None:
+            env[f"CLAWSCHED_PARENT_{key.upper()}"] = str(value)
+    return env
+
+
+def _wait(proc: subprocess.Popen[bytes], ctx: ExecutionContext) -> tuple[bool, bool]:
+    deadline = time.monotonic() + ctx.timeout_s
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            _kill_group(proc)
+            return True, False
+        if ctx.cancelled.is_set():
+            _kill_group(proc)
+            return False, True
+        try:
+            proc.wait(timeout=min(POLL_S, remaining))
+            # The shell is gone; its group may not be. Leave nothing running past the run.
+            _kill_group(proc, grace=0.5)
+            return False, False
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def _kill_group(proc: subprocess.Popen[bytes], grace: float = KILL_GRACE_S) -> None:
+    """SIGTERM the run's whole process group, then SIGKILL whatever is left after ``grace``."""
+    pgid = proc.pid  # start_new_session made the shell the leader of its own group
+    if not _group_alive(pgid):
+        return
+    _signal_group(pgid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while _group_alive(pgid) and time.monotonic() < deadline:
+        if proc.poll() is None:
+            try:
+                proc.wait(timeout=POLL_S)
+            except subprocess.TimeoutExpired:
+                pass
+        else:
+            time.sleep(POLL_S)  # grandchildren are not ours to wait on; poll the group instead
+    if _group_alive(pgid):
+        _signal_group(pgid, signal.SIGKILL)
+    try:
+        proc.wait(timeout=KILL_GRACE_S)
+    except subprocess.TimeoutExpired:
+        log.error("process %s survived SIGKILL", proc.pid)
+
+
+def _signal_group(pgid: int, sig: signal.Signals) -> None:
+    try:
+        os.killpg(pgid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+        return True
+    except (ProcessLookupError, PermissionError):
+        return False
+
+
+def _outcome(ctx: ExecutionContext, code: int | None, timed_out: bool, cancelled: bool,
+             out_path: Path, err_path: Path) -> Outcome:
+    job = ctx.job
+    limits = {"store_limit": job.output_store_limit_bytes, "offload_threshold": job.output_offload_threshold_bytes}
+    out, err = output.capture(out_path, **limits), output.capture(err_path, **limits)
+    signame = signal.Signals(-code).name if code is not None and code < 0 else None
+    if timed_out:
+        status, message = RunStatus.TIMEOUT, f"timed out after {ctx.timeout_s:g}s; process group killed"
+    elif cancelled:
+        status, message = RunStatus.CANCELLED, "cancelled"
+    elif code == 0:
+        status, message = RunStatus.OK, None
+    else:
+        status = RunStatus.ERROR
+        message = f"killed by {signame}" if signame else f"exit code {code}"
+    summary = output.tail(out.text, job.output_summary_limit_bytes)
+    summary = summary or output.tail(err.text, job.output_excerpt_limit_bytes)
+    shell = {
+        "shell_exit_code": code if code is not None and code >= 0 else None,
+        "shell_signal": signame,
+        "shell_timed_out": timed_out,
+        "shell_stdout": out.text, "shell_stderr": err.text,
+        "shell_stdout_path": out.path, "shell_stderr_path": err.path,
+        "shell_stdout_bytes": out.size, "shell_stderr_bytes": err.size,
+    }
+    return Outcome(status, summary=summary or None, error_message=message, shell=shell)

@@ -1,0 +1,109 @@
+"""After a run ends: one outcome, consumed by a pipeline of steps (retries, chains, delivery, clean-up).
+
+The pipeline runs in the ``clawsched.finished`` callback task that Celery sends when the run task
+returns. Celery may send a callback twice and never sends one if the worker died at the wrong moment,
+so every step is idempotent (unique keys, guarded writes) and the reconciler re-runs the pipeline for
+finished runs that were never finalised. A step that raises is logged and does not stop the others;
+the run is marked finalised only when every step has succeeded.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from clawsched.sched.models import Job, Run, utcnow
+from clawsched.sched.runs import will_retry
+from clawsched.sched.states import TERMINAL, RunStatus
+from sqlalchemy import update
+
+from .runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    order: int
+    fn: Callable[[Runtime, Job, Run], None]
+
+
+STEPS: list[Step] = []
+
+
+def step(name: str, order: int) -> Callable[[Callable[[Runtime, Job, Run], None]], Callable[[Runtime, Job, Run], None]]:
+    """Register a post-run step; lower ``order`` runs first. Re-registering a name replaces it."""
+
+    def register(fn: Callable[[Runtime, Job, Run], None]) -> Callable[[Runtime, Job, Run], None]:
+        STEPS[:] = [s for s in STEPS if s.name != name]
+        STEPS.append(Step(name, order, fn))
+        STEPS.sort(key=lambda s: s.order)
+        return fn
+
+    return register
+
+
+def process(rt: Runtime, run_id: str) -> bool:
+    """Run every step for a finished run; True when the run is (now or already) finalised."""
+    _load_plugins()
+    with rt.store.read() as s:
+        run = s.get(Run, run_id)
+        if run is None or run.finalized_at is not None:
+            return run is not None
+        if RunStatus(run.status) not in TERMINAL:
+            return False
+        job = s.get(Job, run.job_id)
+    if job is None:
+        return _mark_finalized(rt, run_id)
+    ok = True
+    for st in STEPS:
+        try:
+            st.fn(rt, job, run)
+        except Exception:
+            ok = False
+            log.exception("post-run step %s failed for run %s of job %s", st.name, run_id, job.id)
+    return _mark_finalized(rt, run_id) if ok else False
+
+
+def _mark_finalized(rt: Runtime, run_id: str) -> bool:
+    with rt.store.session() as s:
+        s.execute(update(Run).where(Run.id == run_id, Run.finalized_at.is_(None)).values(finalized_at=utcnow()))
+    return True
+
+
+@step("delete_after_run", order=900)
+def delete_after_run(rt: Runtime, job: Job, run: Run) -> None:
+    """One-shot clean-up: an ``at`` job goes after its final run, a recurring one after a success."""
+    if not job.delete_after_run or run.status == RunStatus.SKIPPED.value or will_retry(job, run):
+        return
+    if job.schedule_kind != "at" and run.status != RunStatus.OK.value:
+        return
+    from clawsched.sched import jobs
+
+    try:
+        jobs.delete_job(rt.store, job.id)
+        log.info("job %s deleted after its run %s (delete_after_run)", job.id, run.id)
+    except Exception as exc:
+        if "not found" not in str(exc):
+            raise
+
+
+_plugins_loaded = False
+
+
+def _load_plugins() -> None:
+    """Import the modules that register steps (chains, retries, delivery) when they exist."""
+    global _plugins_loaded
+    if _plugins_loaded:
+        return
+    import importlib
+
+    for name in ("clawsched.workers.retries", "clawsched.workers.chaining", "clawsched.workers.delivery"):
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+    _plugins_loaded = True

@@ -1,0 +1,31 @@
+"""What a worker or beat process holds: its settings, one Store and one Redis client, built once."""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass, field
+from typing import Any
+
+from clawsched.sched.db import Store
+from clawsched.sched.redisconn import client
+from clawsched.sched.settings import Settings
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    store: Store = field(init=False)
+    redis: Any = field(init=False)
+    hostname: str = field(default_factory=socket.gethostname)
+
+    def __post_init__(self) -> None:
+        self.store = Store(self.settings.database_url)
+        self.redis = client(self.settings.redis_url)
+
+    @property
+    def pid(self) -> int:
+        return os.getpid()
+
+    def close(self) -> None:
+        self.store.dispose()

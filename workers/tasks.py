@@ -1,0 +1,47 @@
+"""Celery tasks: each body is a few lines that call a service. Celery is only the carrier."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from celery import Celery
+
+from .runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+
+def runtime_of(app: Celery) -> Runtime:
+    """One Runtime per app per process (prefork children build their own after the fork)."""
+    rt = getattr(app, "_clawsched_runtime", None)
+    if rt is None:
+        rt = Runtime(app.clawsched_settings)  # type: ignore[attr-defined]
+        app._clawsched_runtime = rt  # type: ignore[attr-defined]
+    return rt
+
+
+def register(app: Celery) -> None:
+    from . import execution, maintenance, pipeline
+
+    @app.task(name="clawsched.run", bind=True, ignore_result=True)
+    def run(self: Any, run_id: str) -> str:
+        execution.execute(runtime_of(self.app), run_id, worker_id=self.request.hostname)
+        return run_id
+
+    @app.task(name="clawsched.finished", bind=True, ignore_result=True)
+    def finished(self: Any, run_id: str) -> None:
+        pipeline.process(runtime_of(self.app), run_id)
+
+    @app.task(name="clawsched.maintenance", bind=True, ignore_result=True)
+    def maintain(self: Any) -> dict[str, int]:
+        return maintenance.run_all(runtime_of(self.app), self.app)
+
+
+def send_runs(app: Celery, run_ids: list[str], producer: Any = None) -> None:
+    """Send each run to the workers, linked to the post-run pipeline."""
+    settings = app.clawsched_settings  # type: ignore[attr-defined]
+    finished = app.signature("clawsched.finished", queue=settings.queue, immutable=False)
+    with app.producer_or_acquire(producer) as prod:
+        for run_id in run_ids:
+            app.send_task("clawsched.run", args=[run_id], queue=settings.queue, link=finished, producer=prod)
