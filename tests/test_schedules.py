@@ -25,7 +25,7 @@ NY = "America/New_York"
 
 
 def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)  # type: ignore[misc]
+    return datetime(*args, tzinfo=UTC)  # type: ignore[misc,arg-type]
 
 
 def cron(expr: str, tz: str = "UTC", **kw: object) -> Schedule:
