@@ -15,6 +15,7 @@ import logging
 from typing import Any
 
 from celery.beat import Scheduler
+
 from clawsched.sched import claims
 from clawsched.sched.models import utcnow
 from clawsched.sched.settings import Settings

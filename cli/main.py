@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 import click
+
 from clawsched.sched import __version__
 
 from .context import CliContext
@@ -144,8 +145,17 @@ def db_upgrade(obj: CliContext, as_json: bool) -> None:
     emit_json({"ok": True, "revision": revision}) if as_json else click.echo(f"database at revision {revision}")
 
 
-def main() -> None:
-    from . import jobs_cmd, procs_cmd, runs_cmd  # noqa: F401  (registers the command groups)
+COMMAND_MODULES = ("jobs_cmd", "runs_cmd", "procs_cmd", "workflow_cmd", "agent_cmd", "api_cmd")
 
+
+def main() -> None:
+    import importlib
+
+    for name in COMMAND_MODULES:  # each registers its command groups on ``cli``
+        try:
+            importlib.import_module(f"clawsched.cli.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"clawsched.cli.{name}":
+                raise
     cli(prog_name="clawsched")
 

@@ -62,7 +62,7 @@ def claim_due_fires(store: Store, now: datetime, limit: int = 500) -> list[str]:
 
 def _advance(s: Session, advances: list[dict[str, object]]) -> None:
     stmt = (
-        update(Job.__table__)
+        update(Job.__table__)  # type: ignore[arg-type]
         .where(Job.__table__.c.id == bindparam("jid"), Job.__table__.c.next_run_at == bindparam("seen"))
         .values(next_run_at=bindparam("upcoming"))
     )

@@ -16,7 +16,7 @@ from sqlalchemy import delete, func, select
 from . import runs, schedules, specs
 from .db import Store
 from .errors import Conflict, NotFound, SpecError
-from .models import Job, Run, utcnow
+from .models import Job, Run, new_id, utcnow
 from .states import RunStatus, ScheduleKind, Trigger
 
 log = logging.getLogger(__name__)
@@ -34,6 +34,7 @@ def create(store: Store, data: Mapping[str, Any], *, now: datetime | None = None
             raise Conflict(f"job {columns['id']!r} already exists; use `clawsched jobs update` to change it")
         depth = _check_parent(s, columns.get("parent_id"), job_id=columns.get("id"))
         job = Job(**columns)
+        job.id = job.id or new_id()  # the stagger offset is derived from the id: fix it before the first fire
         job.next_run_at = first_fire(job, now, run_now=spec.run_now)
         if depth > MAX_CHAIN_DEPTH:
             raise SpecError(f"parent_id: chain depth would be {depth}; the limit is {MAX_CHAIN_DEPTH}",

@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from clawsched.sched.settings import Settings
 
+from clawsched.sched.settings import Settings
 from tests.support import services
 
 PG_URL = os.environ.get("CLAWSCHED_TEST_DATABASE_URL")
@@ -116,6 +116,7 @@ class BeatThread:
 
     def __init__(self, app: Any) -> None:
         from celery.beat import Service
+
         from clawsched.beat.scheduler import SQLScheduler
 
         self.service = Service(app, scheduler_cls=SQLScheduler, max_interval=app.clawsched_settings.beat_max_interval_s)

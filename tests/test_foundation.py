@@ -31,19 +31,31 @@ def finished_runs(store: Any, job_id: str) -> list[Run]:
 
 
 def test_every_job_fires_repeatedly_and_records_each_run(store, redis, worker, beat):
-    job = jobs.create(store, shell_job(payload_message="echo out-$CLAWSCHED_RUN_ID; echo err >&2; exit 3"))
+    job = jobs.create(store, shell_job(payload_message="echo out-$CLAWSCHED_RUN_ID; echo err >&2"))
     done = wait_for(lambda: len(finished_runs(store, job.id)) >= 3 and finished_runs(store, job.id), timeout=15)
     instants = sorted(r.scheduled_for for r in done)
     assert len(set(instants)) == len(instants)
     assert all((b - a) >= timedelta(seconds=1) for a, b in zip(instants, instants[1:], strict=False))
     for run in done:
-        assert run.status == "error"
-        assert run.shell_exit_code == 3
+        assert run.status == "ok"
+        assert run.shell_exit_code == 0
         assert run.shell_stdout.strip() == f"out-{run.id}"
         assert run.shell_stderr.strip() == "err"
         assert run.duration_ms is not None and run.duration_ms >= 0
         assert run.hostname and run.pid
         assert run.trigger == "schedule"
+
+
+def test_failing_run_records_exit_code_and_backs_off(store, redis, worker, beat):
+    job = jobs.create(store, shell_job(payload_message="echo boom >&2; exit 3"))
+    run = wait_for(lambda: (f := finished_runs(store, job.id)) and f[-1], timeout=10)
+    assert run.status == "error"
+    assert run.shell_exit_code == 3
+    assert run.error_message == "exit code 3"
+    assert run.summary == "boom"
+    after = jobs.get(store, job.id)
+    assert after.consecutive_errors == 1
+    assert after.next_run_at >= run.finished_at + timedelta(seconds=29)  # the 30 s error backoff
 
 
 def test_at_job_runs_once_and_delete_after_run_removes_it(store, redis, worker, beat):

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from celery import Celery
+
 from clawsched.sched.settings import Settings
 
 RUN_TASK = "clawsched.run"

@@ -20,6 +20,7 @@ from clawsched.sched.models import Job, Run, utcnow
 from clawsched.sched.runs import Outcome
 from clawsched.sched.states import OverlapPolicy, RunStatus
 
+from . import plugins
 from .executors import executor_for
 from .executors.base import ExecutionContext
 from .runtime import Runtime
@@ -86,6 +87,7 @@ class _Heartbeat:
 
 def execute(rt: Runtime, run_id: str, *, worker_id: str | None = None) -> RunStatus | None:
     """Run ``run_id`` to a terminal state; None when the message was a duplicate or the run vanished."""
+    plugins.load()
     loaded = _load(rt, run_id)
     if loaded is None:
         return None

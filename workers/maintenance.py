@@ -11,10 +11,11 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import select
+
 from clawsched.sched import claims
 from clawsched.sched.models import Run, utcnow
 from clawsched.sched.states import TERMINAL
-from sqlalchemy import select
 
 from .runtime import Runtime
 
@@ -32,9 +33,9 @@ def task(name: str) -> Callable[[Callable[[Runtime, Any], int]], Callable[[Runti
 
 
 def run_all(rt: Runtime, app: Any) -> dict[str, int]:
-    from . import pipeline
+    from . import plugins
 
-    pipeline._load_plugins()
+    plugins.load()
     done: dict[str, int] = {}
     for name, fn in PASSES.items():
         try:

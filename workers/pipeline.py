@@ -13,11 +13,13 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from sqlalchemy import update
+
 from clawsched.sched.models import Job, Run, utcnow
 from clawsched.sched.runs import will_retry
 from clawsched.sched.states import TERMINAL, RunStatus
-from sqlalchemy import update
 
+from . import plugins
 from .runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -47,7 +49,7 @@ def step(name: str, order: int) -> Callable[[Callable[[Runtime, Job, Run], None]
 
 def process(rt: Runtime, run_id: str) -> bool:
     """Run every step for a finished run; True when the run is (now or already) finalised."""
-    _load_plugins()
+    plugins.load()
     with rt.store.read() as s:
         run = s.get(Run, run_id)
         if run is None or run.finalized_at is not None:
@@ -88,22 +90,3 @@ def delete_after_run(rt: Runtime, job: Job, run: Run) -> None:
     except Exception as exc:
         if "not found" not in str(exc):
             raise
-
-
-_plugins_loaded = False
-
-
-def _load_plugins() -> None:
-    """Import the modules that register steps (chains, retries, delivery) when they exist."""
-    global _plugins_loaded
-    if _plugins_loaded:
-        return
-    import importlib
-
-    for name in ("clawsched.workers.retries", "clawsched.workers.chaining", "clawsched.workers.delivery"):
-        try:
-            importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-    _plugins_loaded = True

@@ -24,16 +24,16 @@ def runtime_of(app: Celery) -> Runtime:
 def register(app: Celery) -> None:
     from . import execution, maintenance, pipeline
 
-    @app.task(name="clawsched.run", bind=True, ignore_result=True)
+    @app.task(name="clawsched.run", bind=True, ignore_result=True, shared=False)
     def run(self: Any, run_id: str) -> str:
         execution.execute(runtime_of(self.app), run_id, worker_id=self.request.hostname)
         return run_id
 
-    @app.task(name="clawsched.finished", bind=True, ignore_result=True)
+    @app.task(name="clawsched.finished", bind=True, ignore_result=True, shared=False)
     def finished(self: Any, run_id: str) -> None:
         pipeline.process(runtime_of(self.app), run_id)
 
-    @app.task(name="clawsched.maintenance", bind=True, ignore_result=True)
+    @app.task(name="clawsched.maintenance", bind=True, ignore_result=True, shared=False)
     def maintain(self: Any) -> dict[str, int]:
         return maintenance.run_all(runtime_of(self.app), self.app)
 

@@ -64,9 +64,12 @@ def sqlite_template(folder: Path) -> Path:
     path = folder / "template.db"
     store = Store(f"sqlite:///{path}")
     migrations.upgrade(store)
-    with store.engine.connect() as conn:
-        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     store.dispose()
+    import sqlite3
+
+    conn = sqlite3.connect(path)  # fold the WAL into the file so a plain copy is complete
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
     return path
 
 

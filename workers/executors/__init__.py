@@ -30,7 +30,7 @@ def _register_builtin() -> None:
 
     register(SessionTarget.SHELL, ShellExecutor)
     try:
-        from . import agent
+        from . import agent  # type: ignore[attr-defined]
     except ImportError:  # agent jobs arrive with the gateway work
         return
     agent.register_all(register)
