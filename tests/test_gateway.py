@@ -8,6 +8,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+
 from clawsched.sched.errors import GatewayError, SpecError, TransientGatewayError
 from clawsched.sched.settings import Settings
 from clawsched.workers.gateway import (
@@ -18,7 +19,6 @@ from clawsched.workers.gateway import (
     split_message,
     stable_session_key,
 )
-
 from tests.support.gateway_stub import GatewayStub
 
 
