@@ -31,6 +31,7 @@ class SQLScheduler(Scheduler):
         self.settings: Settings = getattr(app, "clawsched_settings", None) or Settings.from_env()
         self._runtime: Any = None
         self._wake: WakeListener | None = None
+        self._closed = False
         kwargs.setdefault("max_interval", self.settings.beat_max_interval_s)
         super().__init__(app, *args, lazy=lazy, **kwargs)
 
@@ -43,6 +44,10 @@ class SQLScheduler(Scheduler):
         log.info("clawsched beat on %s, queue %r", self._runtime.store.url.split("@")[-1], self.settings.queue)
 
     def tick(self, *args: Any, **kwargs: Any) -> float:
+        if self._closed:
+            # Celery's SIGTERM handler closes us, then raises SystemExit; that exception can be swallowed
+            # by a Redis read it interrupts, so a closed scheduler ends the beat loop itself.
+            raise SystemExit(0)
         maintenance_wait = super().tick(*args, **kwargs)
         if maintenance_wait == 0:
             return 0  # Celery sent one maintenance entry; come straight back
@@ -53,7 +58,7 @@ class SQLScheduler(Scheduler):
         except Exception:
             log.exception("beat could not reach the store or broker; retrying in %ss", ERROR_PAUSE_S)
             wait = ERROR_PAUSE_S
-        if wait > 0 and self._wake is not None:
+        if wait > 0 and self._wake is not None and not self._closed:
             self._wake.wait(wait)
         return 0
 
@@ -80,6 +85,7 @@ class SQLScheduler(Scheduler):
         return max(0.0, wait)
 
     def close(self) -> None:
+        self._closed = True
         if self._wake is not None:
             self._wake.close()
         if self._runtime is not None:

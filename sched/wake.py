@@ -32,8 +32,10 @@ class WakeListener:
     """A subscription to the wake channel; ``wait`` returns early when someone calls ``notify``."""
 
     def __init__(self, redis: Any, settings: Settings) -> None:
+        self._channel = channel(settings)
+        self._closed = False
         self._pubsub = redis.pubsub(ignore_subscribe_messages=True)
-        self._pubsub.subscribe(channel(settings))
+        self._pubsub.subscribe(self._channel)
 
     def wait(self, timeout_s: float) -> bool:
         """Block up to ``timeout_s``; True if woken. Drains queued wake-ups so one burst wakes once."""
@@ -44,17 +46,20 @@ class WakeListener:
                 woken = woken or message.get("type") == "message"
                 message = self._pubsub.get_message(timeout=0)
         except Exception as exc:
-            log.warning("wake channel error: %s", exc)
-            self._reset()
+            if not self._closed:
+                log.warning("wake channel error (%s); resubscribing", exc)
+                self._resubscribe()
         return woken
 
-    def _reset(self) -> None:
+    def _resubscribe(self) -> None:
         try:
             self._pubsub.reset()
-        except Exception:
-            pass
+            self._pubsub.subscribe(self._channel)
+        except Exception as exc:  # Redis is down: the caller's max interval still bounds every sleep
+            log.warning("cannot resubscribe to the wake channel yet: %s", exc)
 
     def close(self) -> None:
+        self._closed = True
         try:
             self._pubsub.close()
         except Exception:

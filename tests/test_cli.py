@@ -1,0 +1,107 @@
+"""The CLI as a user meets it: domain verbs, tables, --json, exit codes, nothing half-written."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from clawsched.cli.context import CliContext
+from clawsched.cli.main import COMMAND_MODULES, cli
+from clawsched.sched import jobs, runs
+from tests.support.waiting import wait_for
+
+for _name in COMMAND_MODULES:
+    try:
+        __import__(f"clawsched.cli.{_name}")
+    except ModuleNotFoundError:
+        pass
+
+SHELL = {"name": "disk check", "schedule_cron": "*/15 * * * *", "schedule_tz": "America/New_York",
+         "session_target": "shell", "payload_message": "echo 42", "run_timeout_ms": 60000, "origin": "system"}
+
+
+@pytest.fixture
+def run_cli(settings, redis):
+    def invoke(*args: str, expect: int = 0) -> Any:
+        result = CliRunner().invoke(cli, list(args), obj=CliContext(settings), catch_exceptions=False)
+        assert result.exit_code == expect, result.output
+        return result
+
+    return invoke
+
+
+def test_add_list_get_json_roundtrip(run_cli, store):
+    added = json.loads(run_cli("jobs", "add", json.dumps(SHELL), "--json").output)
+    assert added["ok"] is True and added["dryRun"] is False
+    job_id = added["job"]["id"]
+    listed = json.loads(run_cli("jobs", "list", "--json").output)
+    assert [j["id"] for j in listed] == [job_id]
+    assert listed[0]["status"] == "idle"
+    assert listed[0]["next_run_local"].endswith(("EST", "EDT"))
+    got = json.loads(run_cli("jobs", "get", job_id, "--json").output)
+    assert got["schedule_cron"] == "*/15 * * * *" and got["schedule_tz"] == "America/New_York"
+    table = run_cli("jobs", "list").output
+    assert "disk check" in table and "cron */15 * * * * (America/New_York)" in table
+
+
+def test_dry_run_and_validate_write_nothing(run_cli, store):
+    out = json.loads(run_cli("jobs", "add", json.dumps(SHELL), "--dry-run", "--json").output)
+    assert out["dryRun"] is True
+    assert "valid: disk check" in run_cli("jobs", "validate", json.dumps(SHELL)).output
+    assert jobs.list_jobs(store) == []
+
+
+def test_bad_spec_exits_2_names_the_field_and_writes_nothing(run_cli, store):
+    bad = dict(SHELL, schedule_tz="Mars/Olympus", overlap_policy="sometimes")
+    result = run_cli("jobs", "add", json.dumps(bad), "--json", expect=2)
+    body = json.loads(result.output)
+    assert body["ok"] is False
+    fields = {e["field"] for e in body["errors"]}
+    assert {"schedule_tz", "overlap_policy"} <= fields
+    assert jobs.list_jobs(store) == []
+    not_json = run_cli("jobs", "add", "{nope", expect=2)
+    assert "not valid JSON" in not_json.output
+
+
+def test_unknown_job_exits_3(run_cli):
+    result = run_cli("jobs", "get", "nope", expect=3)
+    assert "job 'nope' not found" in result.output
+
+
+def test_run_now_answers_enqueued_and_runs(run_cli, store, worker, beat):
+    job_id = json.loads(run_cli("jobs", "add", json.dumps(SHELL), "--json").output)["job"]["id"]
+    answer = json.loads(run_cli("jobs", "run", job_id, "--json").output)
+    assert answer["ok"] is True and answer["enqueued"] is True
+    run = wait_for(lambda: (r := runs.get(store, answer["runId"])).status == "ok" and r, timeout=10)
+    assert run.shell_stdout.strip() == "42"
+    listed = json.loads(run_cli("runs", "list", job_id, "--json").output)
+    assert [r["id"] for r in listed] == [answer["runId"]]
+    assert run_cli("runs", "output", answer["runId"]).output == "42\n"
+    assert json.loads(run_cli("jobs", "list", "--json").output)[0]["status"] == "ok"
+
+
+def test_update_enable_disable_delete(run_cli, store):
+    job_id = json.loads(run_cli("jobs", "add", json.dumps(SHELL), "--json").output)["job"]["id"]
+    updated = json.loads(run_cli("jobs", "update", job_id, '{"schedule_cron": "0 9 * * *"}', "--json").output)
+    assert updated["job"]["schedule_cron"] == "0 9 * * *"
+    assert updated["job"]["next_run_at"].endswith(("13:00:00Z", "14:00:00Z"))
+    run_cli("jobs", "disable", job_id)
+    assert json.loads(run_cli("jobs", "list", "--json").output)[0]["status"] == "disabled"
+    run_cli("jobs", "enable", job_id)
+    assert jobs.get(store, job_id).enabled is True
+    assert json.loads(run_cli("jobs", "delete", job_id, "--json").output)["deleted"] == 1
+    assert jobs.list_jobs(store) == []
+
+
+def test_status_schema_and_version(run_cli):
+    status = json.loads(run_cli("status", "--json").output)
+    assert status["redis_ok"] is True and status["jobs"] == {"total": 0, "enabled": 0}
+    schema = json.loads(run_cli("schema", "jobs").output)
+    assert "schedule_cron" in json.dumps(schema)
+    run_schema = json.loads(run_cli("schema", "runs").output)
+    assert "awaiting_approval" in run_schema["statuses"] and "shell_exit_code" in run_schema["fields"]
+    assert run_cli("--version").output.strip().endswith("0.1.0")
+    assert json.loads(run_cli("version", "--json").output)["version"] == "0.1.0"

@@ -1,0 +1,92 @@
+"""`clawsched up` and `clawsched demo` as a user runs them: real processes, embedded Redis, SQLite."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.support.waiting import wait_for
+
+CLI = [sys.executable, "-m", "clawsched.cli"]
+
+
+def clean_env(home: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CLAWSCHED_")}
+    env.update(CLAWSCHED_HOME=str(home), CLAWSCHED_HEARTBEAT_S="0.5", CLAWSCHED_LOG_LEVEL="WARNING")
+    return env
+
+
+def clawsched(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*CLI, *args], env=env, capture_output=True, text=True, timeout=60)
+
+
+def test_demo_shows_shell_runs(tmp_path):
+    result = subprocess.run([*CLI, "demo", "--runs", "2", "--home", str(tmp_path), "--json"],
+                            env=clean_env(tmp_path), capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    shown = json.loads(result.stdout)
+    assert len(shown) == 2 and all(r["status"] == "ok" for r in shown)
+    assert all("hello from clawsched run" in r["shell_stdout"] for r in shown)
+    assert not (tmp_path / "redis.url").exists()  # the embedded Redis was stopped and forgotten
+
+
+def _children(pid: int) -> list[int]:
+    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True).stdout
+    return [int(p) for p in out.split()]
+
+
+def test_up_serves_other_terminals_restarts_children_and_stops_cleanly(tmp_path):
+    env = clean_env(tmp_path)
+    up = subprocess.Popen([*CLI, "up"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for(lambda: (tmp_path / "redis.url").exists(), timeout=30, what="embedded Redis")
+        wait_for(lambda: len(_children(up.pid)) == 3, timeout=30, what="redis, beat and worker")
+        spec = {"name": "hello", "schedule_cron": "0 0 1 1 *", "session_target": "shell",
+                "payload_message": "echo from-up", "run_timeout_ms": 5000}
+        added = json.loads(clawsched(env, "jobs", "add", json.dumps(spec), "--json").stdout)
+        answer = json.loads(clawsched(env, "jobs", "run", added["job"]["id"], "--json").stdout)
+        assert answer["enqueued"] is True and answer["beatWoken"] is True
+
+        def finished() -> dict | None:
+            run = json.loads(clawsched(env, "runs", "get", answer["runId"], "--json").stdout)
+            return run if run["status"] == "ok" else None
+
+        run = wait_for(finished, timeout=30, interval=0.2, what="the run to finish")
+        assert run["shell_stdout"].strip() == "from-up"
+
+        before = set(_children(up.pid))
+        victim = max(before)  # any child: the supervisor must bring it back
+        os.kill(victim, signal.SIGKILL)
+        wait_for(lambda: len(set(_children(up.pid)) - before) == 1 and len(_children(up.pid)) == 3,
+                 timeout=30, what="the killed child to be restarted")
+    finally:
+        children = _children(up.pid)
+        up.send_signal(signal.SIGTERM)
+        up.wait(timeout=30)
+    assert up.returncode == 0, up.stderr.read() if up.stderr else ""
+    assert not any(_alive(p) for p in children)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().split()[2] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.parametrize("command", [["--help"], ["jobs", "--help"], ["runs", "--help"], ["up", "--help"]])
+def test_help_texts_exist(command):
+    result = subprocess.run([*CLI, *command], capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0
+    assert "Usage: clawsched" in result.stdout
