@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, func, select
+from sqlalchemy import update as sql_update
 
 from . import runs, schedules, specs
 from .db import Store
@@ -235,3 +236,42 @@ def as_dict(job: Job, status: str | None = None) -> dict[str, Any]:
     if status is not None:
         out["status"] = status
     return out
+
+
+def cancel(store: Store, job_id: str, *, cascade: bool = True, reason: str = "cancelled by operator",
+           now: datetime | None = None) -> dict[str, Any]:
+    """Disable a job (and, with ``cascade``, its descendants) and cancel their open runs.
+
+    Pending, queued, running and awaiting-approval runs become ``cancelled`` (guarded per status), and
+    their pending approvals are closed. A running run's worker notices within a heartbeat, or at once
+    through the cancel channel (``cancels.announce``), and kills the run's process group.
+    """
+    from .models import Approval
+    from .states import ApprovalStatus
+
+    now = now or utcnow()
+    with store.session() as s:
+        _load(s, job_id)
+        ids = [job_id, *(descendants(s, job_id) if cascade else [])]
+        s.execute(sql_update(Job).where(Job.id.in_(ids)).values(enabled=False, updated_at=now))
+        cancelled = runs.cancel_for_jobs(s, ids, reason, now)
+        s.execute(
+            sql_update(Approval).where(Approval.job_id.in_(ids), Approval.status == ApprovalStatus.PENDING.value)
+            .values(status=ApprovalStatus.REJECTED.value, resolved_at=now, resolved_by="cancel", reason=reason)
+        )
+    running_ids = [run_id for run_id, status in cancelled if status == RunStatus.RUNNING.value]
+    log.info("job %s cancelled: %d job(s) disabled, %d run(s) cancelled (%d running)", job_id, len(ids),
+             len(cancelled), len(running_ids))
+    return {"jobs": ids, "runs": [run_id for run_id, _ in cancelled], "running": running_ids}
+
+
+def tree(store: Store, root_id: str | None = None) -> list[dict[str, Any]]:
+    """Jobs as a forest of ``{"job": row, "children": [...]}`` (one tree when ``root_id`` is given)."""
+    from . import chains
+
+    with store.read() as s:
+        if root_id:
+            _load(s, root_id)
+            rows = [s.get(Job, i) for i in [root_id, *descendants(s, root_id)]]
+            return chains.job_forest([r for r in rows if r is not None], root_id=root_id)
+        return chains.job_forest(s.scalars(select(Job).order_by(Job.created_at, Job.id)))

@@ -6,6 +6,7 @@ nothing. Terminal states never change again.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -19,7 +20,7 @@ from . import schedules
 from .db import Store
 from .errors import NotFound
 from .models import Job, Run, new_id, utcnow
-from .states import FAILED, TERMINAL, RunStatus, ScheduleKind, Trigger
+from .states import FAILED, TERMINAL, DeliveryGuarantee, RunStatus, ScheduleKind, Trigger
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +85,7 @@ def start(store: Store, run_id: str, *, hostname: str, pid: int, worker_id: str 
             update(Run)
             .where(Run.id == run_id, Run.status == RunStatus.QUEUED.value)
             .values(status=RunStatus.RUNNING.value, started_at=now, last_heartbeat=now,
-                    hostname=hostname, pid=pid, worker_id=worker_id)
+                    hostname=hostname, pid=pid, worker_id=worker_id, skip_reason=None)
         )
         return result.rowcount == 1  # type: ignore[attr-defined]
 
@@ -141,26 +142,173 @@ def finish(store: Store, run_id: str, outcome: Outcome, *, now: datetime | None 
         return run
 
 
-def record_on_job(job: Job, run: Run, now: datetime) -> None:
-    """The job's view of its latest final outcome: last status, consecutive errors, error backoff."""
+def record_on_job(job: Job, run: Run, now: datetime, *, replaying: bool = False) -> None:
+    """The job's view of its latest final outcome: last status, consecutive errors, error backoff.
+
+    A failure that a retry or a crash replay will follow is not final: it does not count as an error.
+    """
     status = RunStatus(run.status)
     job.last_run_at = now
     job.last_status = status.value
     if status == RunStatus.OK:
         job.consecutive_errors = 0
-    elif status in FAILED and not will_retry(job, run):
+    elif status in FAILED and not will_retry(job, run) and not replaying:
         job.consecutive_errors = (job.consecutive_errors or 0) + 1
         if job.schedule_kind in (ScheduleKind.CRON.value, ScheduleKind.EVERY.value) and job.next_run_at:
             job.next_run_at = schedules.next_fire_after_finish(
                 schedules.Schedule.of(job), job.next_run_at, now, job.consecutive_errors
             )
-    if job.schedule_kind == ScheduleKind.AT.value and not will_retry(job, run):
+    if job.schedule_kind == ScheduleKind.AT.value and not will_retry(job, run) and not replaying:
         job.enabled = False
 
 
 def will_retry(job: Job, run: Run) -> bool:
-    """Whether the retry policy will give this failed run another attempt (so it is not final yet)."""
-    return RunStatus(run.status) in FAILED and (run.retry_count or 0) < (job.max_retries or 0)
+    """Whether the retry policy will give this failed run another attempt (so it is not final yet).
+
+    A crashed run is never retried by the ladder: it may have done its work. ``at-least-once`` jobs
+    replay it instead (``will_replay``); ``at-most-once`` jobs leave it be.
+    """
+    status = RunStatus(run.status)
+    return status in FAILED and status != RunStatus.CRASHED and (run.retry_count or 0) < (job.max_retries or 0)
+
+
+MAX_REPLAYS = 3
+
+
+def will_replay(job: Job, run: Run, earlier_replays: int) -> bool:
+    """Whether a crashed run is replayed: ``at-least-once`` jobs, at most ``MAX_REPLAYS`` times in a row."""
+    return (
+        run.status == RunStatus.CRASHED.value
+        and job.delivery_guarantee == DeliveryGuarantee.AT_LEAST_ONCE.value
+        and earlier_replays < MAX_REPLAYS
+    )
+
+
+def replays_before(s: Session, run: Run) -> int:
+    """How many crash replays led to ``run`` (0 for an original run)."""
+    count, current = 0, run.replay_of
+    while current and count <= MAX_REPLAYS:
+        count += 1
+        current = s.scalar(select(Run.replay_of).where(Run.id == current))
+    return count
+
+
+def is_final(store: Store, job: Job, run: Run) -> bool:
+    """A terminal outcome after which nothing else will be attempted for this fire (no retry, no replay)."""
+    if RunStatus(run.status) not in TERMINAL or will_retry(job, run):
+        return False
+    if run.status != RunStatus.CRASHED.value:
+        return True
+    with store.read() as s:
+        return not will_replay(job, run, replays_before(s, run))
+
+
+def idempotency_key(job_id: str, run: Run) -> str:
+    """A stable key per unit of work: a replay carries its original's key, so an agent can say
+    ``IDEMPOTENT_SKIP`` for work it already did; a scheduled fire is keyed by its instant."""
+    if run.scheduled_for is not None:
+        raw = f"{job_id}:{run.scheduled_for.isoformat()}"
+    elif run.triggered_by_run:
+        raw = f"chain:{run.triggered_by_run}:{job_id}"
+    elif run.retry_of:
+        raw = f"retry:{run.retry_of}:{job_id}"
+    else:
+        raw = f"run:{run.id}"
+    return hashlib.sha256(raw.encode()).hexdigest()[:32]
+
+
+def ensure_idempotency_key(store: Store, job: Job, run: Run) -> str | None:
+    """Give an ``at-least-once`` run its key before it starts (kept if it already has one)."""
+    if job.delivery_guarantee != DeliveryGuarantee.AT_LEAST_ONCE.value:
+        return run.idempotency_key
+    if run.idempotency_key:
+        return run.idempotency_key
+    key = idempotency_key(job.id, run)
+    with store.session() as s:
+        s.execute(update(Run).where(Run.id == run.id, Run.idempotency_key.is_(None)).values(idempotency_key=key))
+        stored = s.scalar(select(Run.idempotency_key).where(Run.id == run.id))
+    run.idempotency_key = stored or key
+    return run.idempotency_key
+
+
+def crash(store: Store, run_id: str, *, stale_before: datetime, reason: str,
+          now: datetime | None = None) -> Run | None:
+    """running -> crashed, only if its heartbeat is still older than ``stale_before`` (the worker is gone)."""
+    now = now or utcnow()
+    with store.session() as s:
+        result = s.execute(
+            update(Run)
+            .where(Run.id == run_id, Run.status == RunStatus.RUNNING.value, Run.last_heartbeat < stale_before)
+            .values(status=RunStatus.CRASHED.value, finished_at=now, error_message=reason)
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            return None
+        run = s.get(Run, run_id)
+        assert run is not None
+        s.refresh(run)
+        run.duration_ms = max(0, int((now - (run.started_at or now)).total_seconds() * 1000))
+        job = s.get(Job, run.job_id)
+        if job is not None:
+            record_on_job(job, run, now, replaying=will_replay(job, run, replays_before(s, run)))
+        return run
+
+
+def defer(store: Store, run_id: str, *, not_before: datetime, reason: str) -> bool:
+    """queued -> pending again: the run waits (overlap queue, busy pool) and beat re-sends it later.
+
+    ``skip_reason`` holds why it waits while it is pending; ``start`` clears it.
+    """
+    with store.session() as s:
+        result = s.execute(
+            update(Run).where(Run.id == run_id, Run.status == RunStatus.QUEUED.value)
+            .values(status=RunStatus.PENDING.value, not_before=not_before, skip_reason=reason, dispatched_at=None)
+        )
+        return result.rowcount == 1  # type: ignore[attr-defined]
+
+
+def waiting_count(store: Store, job_id: str, *, besides: str) -> int:
+    """Runs of a job that wait for their turn (deferred by overlap ``queue`` or a busy pool)."""
+    with store.read() as s:
+        return int(s.scalar(
+            select(func.count()).select_from(Run).where(
+                Run.job_id == job_id, Run.id != besides, Run.skip_reason.is_not(None),
+                Run.status.in_([RunStatus.PENDING.value, RunStatus.QUEUED.value]),
+            )
+        ) or 0)
+
+
+def release_waiters(store: Store, job_ids: Iterable[str], now: datetime | None = None) -> int:
+    """Make runs waiting on these jobs (or their pool) due now; returns how many."""
+    ids = list(job_ids)
+    if not ids:
+        return 0
+    with store.session() as s:
+        result = s.execute(
+            update(Run).where(Run.job_id.in_(ids), Run.status == RunStatus.PENDING.value,
+                              Run.skip_reason.is_not(None), Run.not_before > (now or utcnow()))
+            .values(not_before=now or utcnow())
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+OPEN = (RunStatus.PENDING, RunStatus.QUEUED, RunStatus.RUNNING, RunStatus.AWAITING_APPROVAL)
+
+
+def cancel_for_jobs(s: Session, job_ids: list[str], reason: str, now: datetime) -> list[tuple[str, str]]:
+    """Cancel every open run of these jobs (guarded per status); returns (run id, previous status) pairs."""
+    rows = s.execute(
+        select(Run.id, Run.status).where(Run.job_id.in_(job_ids), Run.status.in_([o.value for o in OPEN]))
+    ).all()
+    cancelled = []
+    for run_id, status in rows:
+        result = s.execute(
+            update(Run).where(Run.id == run_id, Run.status == status)
+            .values(status=RunStatus.CANCELLED.value, finished_at=now, error_message=reason,
+                    summary=f"cancelled: {reason}")
+        )
+        if result.rowcount == 1:  # type: ignore[attr-defined]
+            cancelled.append((run_id, status))
+    return cancelled
 
 
 def get(store: Store, run_id: str) -> Run:

@@ -48,6 +48,8 @@ class Settings:
     api_port: int = 8787
     api_token: str | None = None
     embedded_redis_port: int = 0
+    run_retention_days: float = 90.0  # finished runs older than this are pruned (0 keeps every run)
+    prune_interval_s: float = 300.0  # how often (across all beats) the pruning pass does its work
 
     @property
     def artifacts(self) -> Path:
@@ -101,6 +103,8 @@ class Settings:
             api_port=int(_number(env, "CLAWSCHED_API_PORT", 8787)),
             api_token=env.get("CLAWSCHED_API_TOKEN") or None,
             embedded_redis_port=int(_number(env, "CLAWSCHED_EMBEDDED_REDIS_PORT", 0)),
+            run_retention_days=_number(env, "CLAWSCHED_RUN_RETENTION_DAYS", 90.0),
+            prune_interval_s=_number(env, "CLAWSCHED_PRUNE_INTERVAL_S", 300.0),
         )
 
 

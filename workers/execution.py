@@ -13,6 +13,7 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from clawsched.sched import runs
 from clawsched.sched.leases import Lease
@@ -20,7 +21,7 @@ from clawsched.sched.models import Job, Run, utcnow
 from clawsched.sched.runs import Outcome
 from clawsched.sched.states import OverlapPolicy, RunStatus
 
-from . import plugins
+from . import cancellation, plugins
 from .executors import executor_for
 from .executors.base import ExecutionContext
 from .runtime import Runtime
@@ -28,34 +29,80 @@ from .runtime import Runtime
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class Blocked:
+    """Why a run may not start now. ``wait``: put it back as ``pending`` (overlap ``queue``, a busy pool);
+    otherwise it is recorded as ``skipped`` with the reason. ``duplicate``: another copy of this very
+    message holds the run; do nothing."""
+
+    reason: str
+    wait: bool = False
+    duplicate: bool = False
+
+
+GateResult = str | Blocked | None
+
+
 @dataclass
 class Gate:
-    """A check made before a run starts; returns a skip reason, or None to let the run go on."""
+    """A check made before a run starts: None lets the run go on, a str (or ``Blocked``) stops it."""
 
     name: str
-    check: Callable[[Runtime, Job, Run, list[Lease]], str | None]
+    check: Callable[[Runtime, Job, Run, list[Lease]], GateResult]
 
 
 GATES: list[Gate] = []
 
 
-def gate(name: str) -> Callable[[Callable[[Runtime, Job, Run, list[Lease]], str | None]], Callable[..., str | None]]:
-    def register(fn: Callable[[Runtime, Job, Run, list[Lease]], str | None]) -> Callable[..., str | None]:
+def gate(name: str) -> Callable[[Callable[[Runtime, Job, Run, list[Lease]], GateResult]], Callable[..., GateResult]]:
+    def register(fn: Callable[[Runtime, Job, Run, list[Lease]], GateResult]) -> Callable[..., GateResult]:
         GATES.append(Gate(name, fn))
         return fn
 
     return register
 
 
+def _take(rt: Runtime, key: str, run: Run, leases: list[Lease]) -> str | None:
+    """Take a lease for the run; None when taken, else the holder (the run itself for a duplicate)."""
+    lease = Lease(rt.redis, key, run.id, rt.settings.lease_ttl_s)
+    if lease.acquire():
+        leases.append(lease)
+        return None
+    return lease.holder() or "?"
+
+
+def _blocked(rt: Runtime, job: Job, run: Run, reason: str) -> Blocked:
+    """Wait (``queue``: bounded by ``max_queued_dispatches``) or skip, by the job's overlap policy."""
+    if job.overlap_policy != OverlapPolicy.QUEUE.value:
+        return Blocked(reason)
+    if run.skip_reason is None and runs.waiting_count(rt.store, job.id, besides=run.id) >= job.max_queued_dispatches:
+        return Blocked(f"{reason}; queue limit reached ({job.max_queued_dispatches} waiting)")
+    return Blocked(reason, wait=True)
+
+
 @gate("overlap")
-def _overlap(rt: Runtime, job: Job, run: Run, leases: list[Lease]) -> str | None:
+def _overlap(rt: Runtime, job: Job, run: Run, leases: list[Lease]) -> GateResult:
     if job.overlap_policy == OverlapPolicy.ALLOW.value:
         return None
-    lease = Lease(rt.redis, rt.settings.key("lease", "job", job.id), run.id, rt.settings.lease_ttl_s)
-    if not lease.acquire():
-        return f"overlap: job is still running (run {lease.holder()}); overlap_policy={job.overlap_policy}"
-    leases.append(lease)
-    return None
+    holder = _take(rt, rt.settings.key("lease", "job", job.id), run, leases)
+    if holder is None:
+        return None
+    if holder == run.id:
+        return Blocked("duplicate message", duplicate=True)
+    return _blocked(rt, job, run, f"overlap: job is still running (run {holder}); overlap_policy={job.overlap_policy}")
+
+
+@gate("resource_pool")
+def _pool(rt: Runtime, job: Job, run: Run, leases: list[Lease]) -> GateResult:
+    """One run at a time per pool, across every worker: a Redis lease renewed by the heartbeat."""
+    if not job.resource_pool:
+        return None
+    holder = _take(rt, rt.settings.key("lease", "pool", job.resource_pool), run, leases)
+    if holder is None:
+        return None
+    if holder == run.id:
+        return Blocked("duplicate message", duplicate=True)
+    return _blocked(rt, job, run, f"resource_pool {job.resource_pool!r} busy (run {holder})")
 
 
 @dataclass
@@ -94,12 +141,10 @@ def execute(rt: Runtime, run_id: str, *, worker_id: str | None = None) -> RunSta
     job, run = loaded
     leases: list[Lease] = []
     try:
-        for g in GATES:
-            reason = g.check(rt, job, run, leases)
-            if reason is not None:
-                runs.skip(rt.store, run_id, reason)
-                log.info("run %s of job %s skipped: %s", run_id, job.id, reason)
-                return RunStatus.SKIPPED
+        blocked = _check_gates(rt, job, run, leases)
+        if blocked is not None:
+            return _hold(rt, job, run, blocked)
+        runs.ensure_idempotency_key(rt.store, job, run)
         if not runs.start(rt.store, run_id, hostname=rt.hostname, pid=rt.pid, worker_id=worker_id):
             return None
         log.info("run %s of job %s (%s) started", run_id, job.id, job.name)
@@ -114,6 +159,30 @@ def execute(rt: Runtime, run_id: str, *, worker_id: str | None = None) -> RunSta
                 log.exception("could not release lease %s; it will expire", lease.key)
 
 
+def _check_gates(rt: Runtime, job: Job, run: Run, leases: list[Lease]) -> Blocked | None:
+    for g in GATES:
+        result = g.check(rt, job, run, leases)
+        if result is not None:
+            return result if isinstance(result, Blocked) else Blocked(result)
+    return None
+
+
+def _hold(rt: Runtime, job: Job, run: Run, blocked: Blocked) -> RunStatus | None:
+    """Record a run that may not start now: back to ``pending`` (it waits), or ``skipped``."""
+    if blocked.duplicate:
+        log.info("run %s of job %s: duplicate message ignored", run.id, job.id)
+        return None
+    if blocked.wait:
+        retry_in = max(0.25, min(5.0, rt.settings.heartbeat_interval_s * 2))
+        due = utcnow() + timedelta(seconds=retry_in)
+        runs.defer(rt.store, run.id, not_before=due, reason=f"waiting: {blocked.reason}")
+        log.info("run %s of job %s waits: %s", run.id, job.id, blocked.reason)
+        return RunStatus.PENDING
+    runs.skip(rt.store, run.id, blocked.reason)
+    log.info("run %s of job %s skipped: %s", run.id, job.id, blocked.reason)
+    return RunStatus.SKIPPED
+
+
 def _load(rt: Runtime, run_id: str) -> tuple[Job, Run] | None:
     with rt.store.read() as s:
         run = s.get(Run, run_id)
@@ -125,6 +194,9 @@ def _load(rt: Runtime, run_id: str) -> tuple[Job, Run] | None:
 
 def _run(rt: Runtime, job: Job, run: Run, leases: list[Lease]) -> RunStatus:
     beat = _Heartbeat(rt, run.id, leases)
+    cancel_channel = cancellation.listener(rt)
+    if cancel_channel is not None:
+        cancel_channel.watch(run.id, beat.cancelled)
     thread = beat.start()
     ctx = ExecutionContext(settings=rt.settings, job=job, run=run, cancelled=beat.cancelled)
     try:
@@ -134,6 +206,8 @@ def _run(rt: Runtime, job: Job, run: Run, leases: list[Lease]) -> RunStatus:
         outcome = Outcome(RunStatus.ERROR, error_message=f"executor error: {exc}", summary=str(exc)[:500])
     finally:
         beat.stopped.set()
+        if cancel_channel is not None:
+            cancel_channel.forget(run.id)
         thread.join(timeout=5)
     if beat.cancelled.is_set() and outcome.status != RunStatus.OK:
         return RunStatus.CANCELLED  # the row already says cancelled; nothing to write
