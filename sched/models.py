@@ -376,3 +376,12 @@ class Dispatch(Base):
     spawned_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_activity_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+
+    # migration 0003_agents: what ``clawsched enqueue`` needs to follow a dispatch to its delivery
+    job_id: Mapped[str | None] = mapped_column(String(64))  # the job whose run is the session's turn
+    run_id: Mapped[str | None] = mapped_column(String(64))  # that run: the completion delivery keys on it
+    channel: Mapped[str | None] = mapped_column(String(64))  # channel of deliver_to
+    monitor: Mapped[bool] = mapped_column(Boolean, default=True)  # the watchdog is armed
+    watchdog_after_s: Mapped[int] = mapped_column(Integer, default=3600)
+    alerted_at: Mapped[datetime | None]
+    delivered_at: Mapped[datetime | None]

@@ -529,3 +529,17 @@ def _read_token(path: Path | None) -> str | None:
     except OSError as exc:
         log.warning("gateway token file %s unreadable (%s); calling the gateway without a token", path, exc)
         return None
+
+
+_CLIENTS: dict[tuple[str, str | None, str | None, str | None], GatewayClient] = {}
+_CLIENTS_LOCK = threading.Lock()
+
+
+def client_for(settings: Settings) -> GatewayClient:
+    """One shared client per gateway configuration in this process (readiness cache included)."""
+    key = (settings.gateway_url, settings.gateway_token, str(settings.gateway_token_path or ""), settings.hooks_token)
+    with _CLIENTS_LOCK:
+        client = _CLIENTS.get(key)
+        if client is None:
+            client = _CLIENTS[key] = GatewayClient.from_settings(settings)
+        return client

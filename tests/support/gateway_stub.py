@@ -53,6 +53,7 @@ class RecordedRequest:
     headers: dict[str, str]
     body: Any
     at: float
+    raw: bytes = b""
 
     @property
     def bearer(self) -> str | None:
@@ -90,11 +91,12 @@ class GatewayStub:
         self.sent_messages: list[dict[str, Any]] = []
         self.wakes: list[dict[str, Any]] = []
         self.hook_runs: list[dict[str, Any]] = []
+        self.webhook_posts: list[RecordedRequest] = []  # answered 2xx by ``/webhook/*``
         self.tool_errors: list[str] = []
         self.errors: list[str] = []
         self._requests: list[RecordedRequest] = []
         self._changed = threading.Condition()
-        self._failures = {"chat": (0, 502), "tools": (0, 502), "hooks": (0, 503)}
+        self._failures = {"chat": (0, 502), "tools": (0, 502), "hooks": (0, 503), "webhook": (0, 500)}
         self._idempotent_hooks: dict[str, dict[str, Any]] = {}
         self._message_ids = itertools.count(1000)
         self._lock = threading.Lock()
@@ -158,6 +160,7 @@ class GatewayStub:
             self.sent_messages.clear()
             self.wakes.clear()
             self.hook_runs.clear()
+            self.webhook_posts.clear()
             self.tool_errors.clear()
 
     def wait_for(
@@ -191,6 +194,10 @@ class GatewayStub:
     def fail_hooks_next(self, n: int = 1, status: int = 503) -> None:
         self._set_failures("hooks", n, status)
 
+    def fail_webhooks_next(self, n: int = 1, status: int = 500) -> None:
+        """The next ``n`` posts to ``/webhook/*`` (a test receiver, not a gateway route) fail."""
+        self._set_failures("webhook", n, status)
+
     def _set_failures(self, kind: str, n: int, status: int) -> None:
         with self._lock:
             self._failures[kind] = (n, status)
@@ -216,6 +223,8 @@ class GatewayStub:
             return self._readiness()
         if path.startswith("/hooks/") and req.method == "POST":
             return self._hooks(req)
+        if path.startswith("/webhook/") and req.method == "POST":
+            return self._webhook(req)
         routes: dict[tuple[str, str], Callable[[RecordedRequest], Response]] = {
             ("POST", "/v1/chat/completions"): self._chat,
             ("POST", "/tools/invoke"): self._tools,
@@ -341,6 +350,14 @@ class GatewayStub:
         details: dict[str, Any] = {"ok": True, "messageId": message_id, "chatId": target, "receipt": {}}
         return {"content": [{"type": "text", "text": json.dumps(details, indent=1)}], "details": details}
 
+    def _webhook(self, req: RecordedRequest) -> Response:
+        """A receiver for clawsched's outgoing webhooks (not part of the gateway), so tests need one server."""
+        status = self._take_failure("webhook")
+        if status is not None:
+            return status, {"ok": False}, {}
+        self.webhook_posts.append(req)
+        return 200, {"ok": True}, {}
+
     # ------------------------------------------------------------------------------------------------ hooks
 
     def _hooks(self, req: RecordedRequest) -> Response:
@@ -462,7 +479,7 @@ class _Handler(BaseHTTPRequestHandler):
             body = raw.decode("utf-8", "replace")
         parts = urlsplit(self.path)
         headers = {k.lower(): v for k, v in self.headers.items()}
-        return RecordedRequest(method, parts.path, parts.query, headers, body, time.time())
+        return RecordedRequest(method, parts.path, parts.query, headers, body, time.time(), raw)
 
     def _write(self, status: int, body: Any, headers: dict[str, str], *, include_body: bool) -> None:
         is_text = isinstance(body, str)
