@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -89,7 +90,8 @@ def demo(obj: CliContext, as_json: bool, wanted: int, home: Path | None) -> None
     _logging("WARNING")
     home = home or Path(tempfile.mkdtemp(prefix="clawsched-demo-"))
     settings = obj.settings.with_(home=home, database_url=f"sqlite:///{home / 'clawsched.db'}")
-    supervisor = Supervisor(settings)
+    quiet = {"CLAWSCHED_LOG_LEVEL": os.environ.get("CLAWSCHED_LOG_LEVEL", "WARNING")}
+    supervisor = Supervisor(settings, extra_env=quiet)
     click.echo(f"starting clawsched in {home} (embedded Redis, SQLite, beat, worker) ...", err=True)
     settings = supervisor.start()
     try:

@@ -58,6 +58,7 @@ class Supervisor:
     settings: Settings
     with_worker: bool = True
     with_api: bool = False
+    extra_env: dict[str, str] = field(default_factory=dict)
     children: list[Child] = field(default_factory=list)
     redis_child: Child | None = None
     _stopping: bool = False
@@ -66,7 +67,7 @@ class Supervisor:
         """Start Redis (if embedded), migrate, start beat and worker; returns the settings children use."""
         self.settings.home.mkdir(parents=True, exist_ok=True)
         env = dict(os.environ, CLAWSCHED_HOME=str(self.settings.home),
-                   CLAWSCHED_DATABASE_URL=self.settings.database_url)
+                   CLAWSCHED_DATABASE_URL=self.settings.database_url, **self.extra_env)
         if self._wants_embedded_redis():
             url = self._start_redis()
             env["CLAWSCHED_REDIS_URL"] = url
