@@ -32,10 +32,13 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def postgres_ready() -> str | None:
-    if PG_URL:
-        services.reset_postgres(PG_URL)
-    return PG_URL
+def postgres_ready() -> Iterator[str | None]:
+    if not PG_URL:
+        yield None
+        return
+    url, schema = services.session_postgres(PG_URL)
+    yield url
+    services.drop_postgres_schema(PG_URL, schema)
 
 
 @pytest.fixture(params=BACKENDS)

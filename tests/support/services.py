@@ -73,17 +73,36 @@ def sqlite_template(folder: Path) -> Path:
     return path
 
 
-def reset_postgres(url: str) -> None:
-    """Start the session from an empty schema, migrated to head."""
+def session_postgres(url: str) -> tuple[str, str]:
+    """A private schema for this pytest session in the database ``url`` names, migrated to head.
+
+    Concurrent test sessions (a developer's and CI's, or several engineers') share one database safely:
+    each one's URL pins ``search_path`` to its own schema. Returns (url, schema).
+    """
     from clawsched.sched import migrations
     from clawsched.sched.db import Store
 
-    store = Store(url)
-    with store.engine.begin() as conn:
-        conn.exec_driver_sql("DROP SCHEMA public CASCADE")
-        conn.exec_driver_sql("CREATE SCHEMA public")
+    schema = f"t{os.getpid()}_{int(time.time())}"
+    admin = Store(url)
+    with admin.engine.begin() as conn:
+        conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
+    admin.dispose()
+    joiner = "&" if "?" in url else "?"
+    private = f"{url}{joiner}options=-csearch_path%3D{schema}"
+    store = Store(private)
     migrations.upgrade(store)
     store.dispose()
+    return private, schema
+
+
+def drop_postgres_schema(url: str, schema: str) -> None:
+    from clawsched.sched.db import Store
+
+    admin = Store(url)
+    with admin.engine.begin() as conn:
+        conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+    admin.dispose()
 
 
 def truncate_postgres(store: object) -> None:
