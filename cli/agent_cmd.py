@@ -246,7 +246,8 @@ def tasks_status(obj: CliContext, as_json: bool, tracker_id: str) -> None:
         emit_json(trackers.as_dict(tracker, agents))
         return
     click.echo(f"{tracker.name} [{tracker.status}] timeout {tracker.timeout_s}s")
-    table([[a.label, a.status, a.last_heartbeat, a.message] for a in agents], ["agent", "status", "heartbeat", "message"])
+    table([[a.label, a.status, a.last_heartbeat, a.message] for a in agents],
+          ["agent", "status", "heartbeat", "message"])
 
 
 @command(tasks, "heartbeat")
@@ -290,7 +291,8 @@ def alias_list(obj: CliContext, as_json: bool) -> None:
     from clawsched.sched import aliases
 
     rows = aliases.list_all(obj.store)
-    _show(as_json, [aliases.as_dict(a) for a in rows], [[f"@{a.name}", a.channel, a.target, a.description] for a in rows],
+    _show(as_json, [aliases.as_dict(a) for a in rows],
+          [[f"@{a.name}", a.channel, a.target, a.description] for a in rows],
           ["alias", "channel", "target", "description"])
 
 
@@ -355,8 +357,9 @@ def enqueue(obj: CliContext, as_json: bool, label: str, message: str | None, mes
     """Start a labelled, isolated agent session now and follow it to its completion summary."""
     from clawsched.sched import dispatches
 
-    row = dispatches.enqueue(obj.store, label=label, message=_prompt(message, message_file, message_env, message_stdin),
-                             mode=mode, thinking=thinking, model=model, deliver_to=deliver_to, channel=channel,
+    prompt = _prompt(message, message_file, message_env, message_stdin)
+    row = dispatches.enqueue(obj.store, label=label, message=prompt, mode=mode, thinking=thinking, model=model,
+                             deliver_to=deliver_to, channel=channel,
                              delivery_mode=delivery_mode, timeout_s=timeout_s, monitor=monitor,
                              watchdog_after_s=watchdog_after_s, agent_id=agent_id)
     obj.wake(f"dispatch {label}")

@@ -78,7 +78,9 @@ def build(
 def _messages_block(messages: Sequence[InboxItem]) -> str:
     lines = ["--- Pending Messages ---"]
     for m in messages[:MAX_PROMPT_MESSAGES]:
-        body = m.body if len(m.body) <= MESSAGE_BODY_LIMIT else m.body[:MESSAGE_BODY_LIMIT] + "\n[... message truncated]"
+        body = m.body
+        if len(body) > MESSAGE_BODY_LIMIT:
+            body = body[:MESSAGE_BODY_LIMIT] + "\n[... message truncated]"
         lines.append(f"From: {m.from_agent} | {m.kind} | {m.subject or '(no subject)'}")
         lines.append(f"[{m.kind}] (owner: {m.owner}) {body}" if m.owner else body)
         lines.append("---")

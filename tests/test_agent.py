@@ -29,8 +29,8 @@ def test_isolated_job_sends_the_documented_request_and_stores_reply(store, redis
     assert req.headers["x-openclaw-agent-id"] == "ops"
     assert req.headers["x-openclaw-session-key"] == f"clawsched:{job.id}:{run.id}"
     assert "x-openclaw-model" not in req.headers
-    assert req.body == {"model": "openclaw/ops", "stream": False,
-                        "messages": [{"role": "user", "content": f"[scheduler:{job.id} Agent job]\n\nSummarize status"}]}
+    prompt = f"[scheduler:{job.id} Agent job]\n\nSummarize status"
+    assert req.body == {"model": "openclaw/ops", "stream": False, "messages": [{"role": "user", "content": prompt}]}
     assert run.reply == "All systems nominal." and run.summary == "All systems nominal."
     assert run.usage["total_tokens"] == 15 and run.usage["prompt_tokens"] == 10
     assert run.duration_ms is not None and run.duration_ms >= 0

@@ -84,9 +84,9 @@ def test_spawn_message_creates_and_runs_a_validated_job(store):
 
 
 def test_msg_cli_round_trip(settings, store):
+    import clawsched.cli.agent_cmd  # noqa: F401
     from clawsched.cli.context import CliContext
     from clawsched.cli.main import cli, main  # noqa: F401  (imports the command modules)
-    import clawsched.cli.agent_cmd  # noqa: F401
 
     runner = CliRunner()
     obj = CliContext(settings)

@@ -225,8 +225,9 @@ def alert_policy(job: Job) -> AlertPolicy | None:
         return None
     pick = lambda *names: next((raw[n] for n in names if raw.get(n) is not None), None)  # noqa: E731
     cooldown_ms = pick("cooldownMs", "cooldown_ms")
-    if cooldown_ms is None and pick("cooldown_s") is not None:
-        cooldown_ms = float(pick("cooldown_s")) * 1000
+    cooldown_s = pick("cooldown_s")
+    if cooldown_ms is None and cooldown_s is not None:
+        cooldown_ms = float(cooldown_s) * 1000
     to = pick("to", "delivery_to") or job.delivery_to
     mode = pick("mode") or ("webhook" if job.delivery_mode == "webhook" and not pick("to") else "announce")
     if not to or mode != "announce":

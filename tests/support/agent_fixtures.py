@@ -60,7 +60,8 @@ def rt(agent_settings: Any) -> Iterator[Any]:
 
 
 def agent_job(**fields: Any) -> dict[str, Any]:
-    spec = {"name": "Agent job", "session_target": "isolated", "agent_id": "main", "payload_message": "Summarize status",
+    spec = {"name": "Agent job", "session_target": "isolated", "agent_id": "main",
+            "payload_message": "Summarize status",
             "schedule_kind": "cron", "schedule_cron": "0 0 1 1 *", "run_timeout_ms": 20_000}
     spec.update(fields)
     return spec

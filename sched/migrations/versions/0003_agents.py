@@ -18,7 +18,7 @@ down_revision = "0002_workflow"
 branch_labels = None
 depends_on = None
 
-DISPATCH_COLUMNS = (
+DISPATCH_COLUMNS: tuple[sa.Column[object], ...] = (
     sa.Column("job_id", sa.String(length=64), nullable=True),
     sa.Column("run_id", sa.String(length=64), nullable=True),
     sa.Column("channel", sa.String(length=64), nullable=True),
