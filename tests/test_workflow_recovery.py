@@ -1,0 +1,228 @@
+"""Pools, crashes, lost messages and cancel, with real worker PROCESSES (``clawsched worker``) where a
+crash or a cross-process race is the point. Real Redis, a real beat, SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from typing import Any
+
+from click.testing import CliRunner
+
+from clawsched.sched import jobs, runs
+from clawsched.sched.models import Run
+from clawsched.sched.wake import notify
+from tests.support.waiting import wait_for
+
+
+def shell(name: str, payload: str, **fields: Any) -> dict[str, Any]:
+    spec = {"name": name, "session_target": "shell", "payload_message": payload, "run_timeout_ms": 90_000,
+            "schedule_cron": "0 0 1 1 *"}
+    spec.update(fields)
+    return spec
+
+
+class WorkerProcess:
+    """``clawsched worker`` in its own process group, configured like the test's settings."""
+
+    def __init__(self, settings: Any, name: str, log: Path, concurrency: int = 2) -> None:
+        env = {**os.environ,
+               "CLAWSCHED_DATABASE_URL": settings.database_url, "CLAWSCHED_REDIS_URL": settings.redis_url,
+               "CLAWSCHED_NAMESPACE": settings.namespace, "CLAWSCHED_HOME": str(settings.home),
+               "CLAWSCHED_HEARTBEAT_S": str(settings.heartbeat_interval_s),
+               "CLAWSCHED_LEASE_TTL_S": str(settings.lease_ttl_s),
+               "CLAWSCHED_STALE_AFTER_S": str(settings.stale_after_s),
+               "CLAWSCHED_REQUEUE_AFTER_S": str(settings.requeue_after_s), "CLAWSCHED_LOG_LEVEL": "WARNING"}
+        self.name = f"{name}@%h"
+        self.log = log.open("ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "clawsched.cli", "worker", "-c", str(concurrency), "--pool", "prefork",
+             "-n", self.name],
+            env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+
+    def wait_ready(self, app: Any, timeout: float = 30) -> None:
+        node = self.name.replace("%h", __import__("socket").gethostname())
+        wait_for(lambda: self.proc.poll() is None and app.control.ping(destination=[node], timeout=0.5),
+                 timeout=timeout, what=f"worker {node} to answer a ping")
+
+    def kill(self, sig: signal.Signals = signal.SIGKILL) -> None:
+        with suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, sig)
+        with suppress(subprocess.TimeoutExpired):
+            self.proc.wait(timeout=30)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.kill(signal.SIGTERM)
+        if self.proc.poll() is None:
+            self.kill(signal.SIGKILL)
+        self.log.close()
+
+
+@contextmanager
+def workers(app: Any, settings: Any, tmp_path: Path, *names: str, concurrency: int = 2
+            ) -> Iterator[list[WorkerProcess]]:
+    started = [WorkerProcess(settings, n, tmp_path / f"{n}.log", concurrency) for n in names]
+    try:
+        for w in started:
+            w.wait_ready(app)
+        yield started
+    finally:
+        for w in started:
+            w.stop()
+
+
+def kill_pidfile(path: Path) -> None:
+    with suppress(FileNotFoundError, ValueError, ProcessLookupError):
+        os.killpg(int(path.read_text().split()[0]), signal.SIGKILL)
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open(f"/proc/{pid}/stat") as fh:
+        return fh.read().split()[2] != "Z"
+
+
+def test_a_resource_pool_never_runs_two_jobs_at_once_across_worker_processes(app, store, redis, beat, settings,
+                                                                             tmp_path):
+    backup = jobs.create(store, shell("backup", "sleep 0.15", resource_pool="db", overlap_policy="queue"))
+    migrate = jobs.create(store, shell("migrate", "sleep 0.15", resource_pool="db", overlap_policy="queue"))
+    free = jobs.create(store, shell("free", "sleep 0.15", overlap_policy="allow"))
+    with workers(app, settings, tmp_path, "w1", "w2"):
+        ids = [jobs.run_now(store, j.id) for _ in range(6) for j in (backup, migrate)]
+        outside = [jobs.run_now(store, free.id) for _ in range(2)]
+        notify(redis, settings, "test")
+        done = wait_for(lambda: all(runs.get(store, i).status == "ok" for i in ids + outside) and
+                        [runs.get(store, i) for i in ids], timeout=60, what="all pool runs to finish")
+    spans = sorted((r.started_at, r.finished_at, r.worker_id, r.pid) for r in done)
+    for (_, end, *_), (start, *_) in zip(spans, spans[1:], strict=False):
+        assert start >= end, f"pool overlap: a run started at {start} before another ended at {end}"
+    assert len({w for _, _, w, _ in spans}) == 2, "both worker processes took pool runs"
+    assert len({p for *_, p in spans}) >= 2
+    assert redis.get(settings.key("lease", "pool", "db")) is None  # released at the end of each run
+    waited = [r for r in done if r.not_before and r.dispatched_at and r.not_before > r.created_at]
+    assert waited, "some runs had to wait for the pool (deferred, not skipped)"
+    assert not any(r.status == "skipped" for r in done)
+
+
+def test_sigkill_crash_replays_at_least_once_only_and_frees_the_pool(app, store, redis, beat, settings, tmp_path):
+    marks = {n: tmp_path / n for n in ("a.pid", "a.done", "b.pid")}
+    once = jobs.create(store, shell(
+        "at-least-once", f"if [ -e {marks['a.done']} ]; then echo replayed; else touch {marks['a.done']}; "
+                         f"echo $$ > {marks['a.pid']}; sleep 60; fi",
+        delivery_guarantee="at-least-once", resource_pool="p"))
+    most = jobs.create(store, shell("at-most-once", f"echo $$ > {marks['b.pid']}; sleep 60"))
+    waiter = jobs.create(store, shell("same pool", "echo got the pool", resource_pool="p", overlap_policy="queue"))
+    pool_key = settings.key("lease", "pool", "p")
+    try:
+        with workers(app, settings, tmp_path, "doomed", concurrency=3) as (doomed,):
+            first_a, first_b = jobs.run_now(store, once.id), jobs.run_now(store, most.id)
+            notify(redis, settings, "test")
+            wait_for(lambda: all(runs.get(store, i).status == "running" for i in (first_a, first_b))
+                     and marks["a.pid"].exists() and marks["b.pid"].exists(), timeout=20)
+            assert redis.get(pool_key) is not None
+            blocked = jobs.run_now(store, waiter.id)
+            notify(redis, settings, "test")
+            wait_for(lambda: (r := runs.get(store, blocked)).status == "pending" and r.skip_reason, timeout=10,
+                     what="the pool member to wait")
+            doomed.kill(signal.SIGKILL)  # the worker and its pool children, mid-run
+            killed_at = time.monotonic()
+            for pidfile in (marks["a.pid"], marks["b.pid"]):  # the host went down with it
+                kill_pidfile(pidfile)
+        wait_for(lambda: redis.get(pool_key) is None, timeout=settings.lease_ttl_s + 2, what="the pool lease to expire")
+        freed_after = time.monotonic() - killed_at
+        assert runs.get(store, blocked).status in ("pending", "queued")  # still waiting, not lost
+        with workers(app, settings, tmp_path, "survivor"):
+            crashed_a = wait_for(lambda: (r := runs.get(store, first_a)).status == "crashed" and r, timeout=20)
+            detected_after = time.monotonic() - killed_at
+            crashed_b = wait_for(lambda: (r := runs.get(store, first_b)).status == "crashed" and r.finalized_at and r,
+                                 timeout=20)
+            replay = wait_for(lambda: (r := _replay_of(store, first_a)) and r.status == "ok" and r, timeout=20)
+            wait_for(lambda: runs.get(store, blocked).status == "ok", timeout=20, what="the pool to be usable again")
+    finally:
+        for pidfile in (marks["a.pid"], marks["b.pid"]):
+            kill_pidfile(pidfile)
+    assert "stopped heartbeating" in crashed_a.error_message
+    assert replay.trigger == "replay" and replay.shell_stdout.strip() == "replayed"
+    assert replay.idempotency_key and replay.idempotency_key == crashed_a.idempotency_key
+    assert {r.id for r in runs.for_job(store, once.id)} == {replay.id, first_a}  # exactly one replay
+    assert [r.id for r in runs.for_job(store, most.id)] == [crashed_b.id]  # at-most-once: no replay
+    assert jobs.get(store, most.id).consecutive_errors == 1
+    assert detected_after < settings.stale_after_s + 8
+    print(f"\npool lease freed {freed_after:.2f}s after SIGKILL; crash detected after {detected_after:.2f}s")
+
+
+def _replay_of(store: Any, run_id: str) -> Run | None:
+    from sqlalchemy import select
+
+    with store.read() as s:
+        return s.scalars(select(Run).where(Run.replay_of == run_id)).first()
+
+
+def test_flushing_redis_with_runs_queued_loses_none(app, store, redis, beat, settings):
+    from celery.contrib.testing.worker import start_worker
+
+    job = jobs.create(store, shell("queued", "echo done", overlap_policy="allow"))
+    ids = [jobs.run_now(store, job.id) for _ in range(5)]
+    notify(redis, settings, "test")
+    wait_for(lambda: all(runs.get(store, i).status == "queued" for i in ids), timeout=10, what="runs sent")
+    keys = list(redis.scan_iter(match=f"{settings.namespace}*", count=1000))
+    assert keys, "the messages were in Redis"
+    redis.delete(*keys)  # every message is gone
+    with start_worker(app, pool="threads", concurrency=4, perform_ping_check=False, loglevel="WARNING",
+                      queues=[settings.queue], shutdown_timeout=20):
+        done = wait_for(lambda: all(runs.get(store, i).status == "ok" for i in ids) and
+                        [runs.get(store, i) for i in ids], timeout=settings.requeue_after_s + 15)
+    assert all(r.shell_stdout.strip() == "done" for r in done)
+    assert len(runs.for_job(store, job.id, 50)) == 5  # re-sent, not re-created
+
+
+def test_cancel_stops_a_running_shell_run_and_its_descendants_within_two_seconds(
+        app, store, redis, beat, settings, tmp_path):
+    import clawsched.cli.workflow_cmd  # noqa: F401
+    from clawsched.cli.context import CliContext
+    from clawsched.cli.main import cli
+
+    pids = {n: tmp_path / f"{n}.pid" for n in ("parent", "child")}
+    parent = jobs.create(store, shell("parent", f"echo $$ > {pids['parent']}; sleep 60"))
+    kid = jobs.create(store, {"name": "child", "session_target": "shell", "run_timeout_ms": 90_000,
+                              "payload_message": f"echo $$ > {pids['child']}; sleep 60",
+                              "parent_id": parent.id, "trigger_on": "success"})
+    grandchild = jobs.create(store, {"name": "grandchild", "session_target": "shell", "run_timeout_ms": 1000,
+                                     "payload_message": "true", "parent_id": kid.id, "trigger_on": "complete"})
+    from datetime import timedelta
+
+    from clawsched.sched.models import utcnow
+
+    later = runs.enqueue(store, grandchild.id, not_before=utcnow() + timedelta(hours=1))
+    try:
+        with workers(app, settings, tmp_path, "busy"):
+            running = [jobs.run_now(store, parent.id), jobs.run_now(store, kid.id)]
+            notify(redis, settings, "test")
+            wait_for(lambda: all(runs.get(store, i).status == "running" for i in running)
+                     and all(p.exists() and p.read_text().strip() for p in pids.values()), timeout=20)
+            procs = [int(p.read_text()) for p in pids.values()]
+            started = time.monotonic()
+            result = CliRunner().invoke(cli, ["jobs", "cancel", parent.id, "--json"], obj=CliContext(settings))
+            assert result.exit_code == 0, result.output
+            wait_for(lambda: not any(alive(p) for p in procs), timeout=5, what="the shell runs to be killed")
+            stopped_after = time.monotonic() - started
+            wait_for(lambda: all(runs.get(store, i).finished_at for i in running), timeout=5)
+    finally:
+        for p in pids.values():
+            kill_pidfile(p)
+    assert stopped_after < 2.0, stopped_after
+    assert [runs.get(store, i).status for i in running] == ["cancelled", "cancelled"]
+    assert runs.get(store, later).status == "cancelled"
+    assert not any(jobs.get(store, j.id).enabled for j in (parent, kid, grandchild))
+    print(f"\ncancel stopped two running shell runs in {stopped_after:.2f}s")
