@@ -1,0 +1,1 @@
+"""clawsched benchmark suite: ``python -m bench`` (see bench/README.md)."""

@@ -1,0 +1,202 @@
+"""``python -m bench``: run the benchmark suite, print the table, write JSON to ``bench/results/``.
+
+    python -m bench                     # every benchmark, SQLite and PostgreSQL, full sizes
+    python -m bench --smoke             # tiny sizes (< 60 s), what tests/test_bench_smoke.py runs
+    python -m bench --db sqlite --only dispatch,cli --markdown
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+import traceback
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from .harness import DEFAULT_PG_URL, DEFAULT_REDIS_URL, REPO, Env, Figure, postgres_available, redis_server
+
+BENCHES = ("dispatch", "throughput", "chain", "burst", "beat", "cli", "embedded")
+
+
+@dataclass(frozen=True)
+class Sizes:
+    job_counts: tuple[int, ...] = (10, 1_000, 10_000, 100_000)
+    fires: int = 500
+    manual: int = 500
+    spacing_s: float = 0.06
+    throughput: int = 1_000
+    chain_hops: int = 200
+    burst: int = 10_000
+    beat_jobs: tuple[int, ...] = (100, 10_000, 100_000)
+    beat_window_s: float = 20.0
+    cli_jobs: int = 1_000
+    cli_repeats: int = 7
+    up_repeats: int = 3
+
+
+SMOKE = Sizes(job_counts=(10, 200), fires=10, manual=10, spacing_s=0.05, throughput=20, chain_hops=5, burst=100,
+              beat_jobs=(20, 200), beat_window_s=1.0, cli_jobs=50, cli_repeats=2, up_repeats=1)
+
+
+def machine() -> dict[str, Any]:
+    import celery
+    import redis
+    import sqlalchemy
+
+    info: dict[str, Any] = {"python": platform.python_version(), "platform": platform.platform(),
+                            "cpus": os.cpu_count(), "celery": celery.__version__, "sqlalchemy": sqlalchemy.__version__,
+                            "redis_py": redis.__version__}
+    try:
+        info["cpu"] = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if "model name" in line)
+        info["mem_gb"] = round(int(open("/proc/meminfo").readline().split()[1]) / 2**20, 1)
+    except (OSError, StopIteration):
+        pass
+    return info
+
+
+def run_db(db: str, sizes: Sizes, only: set[str], redis_url: str, pg_url: str, report: dict[str, Any]) -> list[Figure]:
+    figures: list[Figure] = []
+    env = Env(db, redis_url, pg_url, label=db[:2])
+    try:
+        if only & {"dispatch", "throughput", "chain", "burst"}:
+            env.start_worker(concurrency=2)
+        rates: dict[str, float] = {}
+        steps = [
+            ("dispatch", lambda: __import__("bench.dispatch", fromlist=["run"]).run(
+                env, list(sizes.job_counts), sizes.fires, sizes.manual, sizes.spacing_s)),
+            ("throughput", lambda: _throughput(env, sizes, rates)),
+            ("chain", lambda: __import__("bench.chains", fromlist=["run"]).run(env, sizes.chain_hops, sizes.spacing_s)),
+            ("burst", lambda: __import__("bench.burst", fromlist=["run"]).run(env, sizes.burst, rates)),
+            ("beat", lambda: _beat(env, sizes, report)),
+            ("cli", lambda: __import__("bench.cli_wall", fromlist=["run"]).run(env, sizes.cli_jobs, sizes.cli_repeats)),
+        ]
+        for name, step in steps:
+            if name in only:
+                figures += _guarded(name, db, step)
+    finally:
+        env.close()
+    return figures
+
+
+def _throughput(env: Env, sizes: Sizes, rates: dict[str, float]) -> list[Figure]:
+    from . import throughput
+
+    figures, measured = throughput.run(env, sizes.throughput)
+    rates.update(measured)
+    return figures
+
+
+def _beat(env: Env, sizes: Sizes, report: dict[str, Any]) -> list[Figure]:
+    from . import beat_scaling
+
+    figures, plan = beat_scaling.run(env, list(sizes.beat_jobs), sizes.beat_window_s)
+    report.setdefault("checks", []).append({"check": "due query uses ix_jobs_due", **plan})
+    return figures
+
+
+def _guarded(name: str, db: str, step: Any) -> list[Figure]:
+    t0 = time.monotonic()
+    print(f"# {name} on {db} ...", file=sys.stderr, flush=True)
+    try:
+        figures = list(step())
+    except Exception as exc:  # one broken benchmark must not hide the others' figures
+        traceback.print_exc()
+        figures = [Figure(name, f"{name} ({db})", None, "", note=f"FAILED: {exc}", passed=False)]
+    print(f"#   {name} on {db}: {time.monotonic() - t0:.1f} s", file=sys.stderr, flush=True)
+    return figures
+
+
+def _fmt(value: float | None) -> str:
+    if value is None:
+        return "-"
+    if abs(value) >= 100:
+        return f"{value:,.0f}"
+    if abs(value) >= 10:
+        return f"{value:.1f}"
+    return f"{value:.2f}" if abs(value) >= 0.1 else f"{value:.3f}"
+
+
+def rows(figures: list[Figure]) -> list[list[str]]:
+    out = []
+    for f in figures:
+        verdict = "n/a" if not f.available else {True: "pass", False: "FAIL", None: ""}[f.passed]
+        ratio = f"{f.ratio:.2f}x" if f.ratio is not None else "-"
+        value = f"{_fmt(f.value)} {f.unit}" if f.value is not None else "-"
+        base = f"{_fmt(f.baseline)} ({f.baseline_name})" if f.baseline is not None else (f.baseline_name or "-")
+        out.append([f.name, value, base, ratio, f.target or "-", verdict, f.note])
+    return out
+
+
+HEADER = ["figure", "value", "baseline (same run)", "ratio", "target", "result", "note"]
+
+
+def print_table(figures: list[Figure], markdown: bool) -> None:
+    table = rows(figures)
+    if markdown:
+        print("| " + " | ".join(HEADER) + " |")
+        print("|" + "---|" * len(HEADER))
+        for r in table:
+            print("| " + " | ".join(c.replace("|", "/") for c in r) + " |")
+        return
+    widths = [max(len(h), *(len(r[i]) for r in table)) if table else len(h) for i, h in enumerate(HEADER)]
+    print("  ".join(h.ljust(w) for h, w in zip(HEADER, widths, strict=True)))
+    for r in table:
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes; checks the suite works (< 60 s)")
+    parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument("--only", default=",".join(BENCHES), help=f"comma-separated subset of {','.join(BENCHES)}")
+    parser.add_argument("--markdown", action="store_true", help="print the table as markdown (for the README)")
+    parser.add_argument("--redis-url", default=os.environ.get("CLAWSCHED_BENCH_REDIS_URL", DEFAULT_REDIS_URL))
+    parser.add_argument("--pg-url", default=os.environ.get("CLAWSCHED_BENCH_DATABASE_URL", DEFAULT_PG_URL))
+    parser.add_argument("--output", type=Path, help="JSON path (default bench/results/<timestamp>.json)")
+    args = parser.parse_args(argv)
+
+    only = {name.strip() for name in args.only.split(",") if name.strip()}
+    unknown = only - set(BENCHES)
+    if unknown:
+        parser.error(f"unknown benchmark(s) {sorted(unknown)}; choose from {', '.join(BENCHES)}")
+    sizes = SMOKE if args.smoke else Sizes()
+    started = datetime.now(UTC)
+    report: dict[str, Any] = {"started": started.isoformat(), "smoke": args.smoke, "machine": machine(),
+                              "sizes": sizes.__dict__, "notes": []}
+    dbs = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
+    if "postgresql" in dbs:
+        why = postgres_available(args.pg_url)
+        if why:
+            report["notes"].append(why)
+            print(f"# {why}; skipping PostgreSQL", file=sys.stderr)
+            dbs.remove("postgresql")
+    figures: list[Figure] = []
+    with redis_server(args.redis_url) as redis_url:
+        report["redis"] = redis_url
+        for db in dbs:
+            figures += run_db(db, sizes, only, redis_url, args.pg_url, report)
+        if "embedded" in only:
+            figures += _guarded("embedded", "sqlite", lambda: __import__("bench.embedded", fromlist=["run"]).run(
+                sizes.up_repeats))
+    report["finished"] = datetime.now(UTC).isoformat()
+    report["figures"] = [f.as_dict() for f in figures]
+    out = args.output or REPO / "bench" / "results" / f"{started.strftime('%Y%m%dT%H%M%SZ')}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2, default=str))
+    print_table(figures, args.markdown)
+    for check in report.get("checks", []):
+        print(f"\nEXPLAIN due query, {check['db']}, {check['jobs']:,} jobs: "
+              f"{'uses ix_jobs_due' if check['uses_index'] else 'DOES NOT USE ix_jobs_due'}\n{check['plan']}")
+    print(f"\n# JSON: {out}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

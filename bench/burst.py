@@ -1,0 +1,139 @@
+"""4. Burst: N jobs due at the same instant (a top-of-hour cron fan-out).
+
+The N jobs are loaded not due, a real ``SQLScheduler`` beat (the class ``clawsched beat`` runs, here in a
+thread of this process so every publish can be timed with Celery's ``after_task_publish`` signal) is
+started, then one UPDATE makes all N due at instant T. Figures: T -> the last ``clawsched.run`` message
+published (every fire claimed in SQL and sent), and T -> the last run started (``started_at``).
+
+Baselines in the same run: Celery's default ``celery.beat.Scheduler`` ticking over the same number of
+interval entries, all due, publishing stubbed (pure scheduler cost; measured at up to 2 000 entries and
+extrapolated as N^2 above that because it is one entry per tick plus an O(N) schedule comparison per
+tick); and, for all-started, N / the bare-Celery-subprocess throughput (what the worker pool needs).
+References from ``../shared/research/celery-anchors.md`` section 4.2: Celery's default scheduler 10 k due
+-> 77 s (never catches up on a 60 s interval); redbeat about 2 000 entries/s (10 k in 4.7-5.0 s).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import func, select, update
+
+from .harness import Env, Figure, bulk_jobs, epoch, not_due, shell_spec, wait_until
+
+CELERY_DEFAULT_MAX = 2000
+
+
+def celery_default_scheduler(n: int) -> dict[str, float]:
+    """Seconds for Celery's default Scheduler to send n simultaneously due entries (publish stubbed)."""
+    from celery import Celery
+    from celery.beat import Scheduler
+
+    class Stubbed(Scheduler):
+        sent = 0
+        producer = None  # type: ignore[assignment]
+
+        def apply_entry(self, entry: Any, producer: Any = None) -> None:
+            if entry.name.startswith("e"):
+                self.sent += 1
+
+    measured = min(n, CELERY_DEFAULT_MAX)
+    app = Celery("celery-default", broker="memory://", set_as_current=False)
+    app.conf.beat_schedule = {f"e{i}": {"task": "noop", "schedule": 60.0} for i in range(measured)}
+    sched = Stubbed(app, lazy=False)
+    past = app.now() - timedelta(seconds=61)
+    for entry in sched.schedule.values():
+        entry.last_run_at = past
+    t0 = time.perf_counter()
+    while sched.sent < measured:
+        sched.tick()
+    elapsed = time.perf_counter() - t0
+    return {"measured_n": measured, "measured_s": elapsed, "estimated_s": elapsed * (n / measured) ** 2}
+
+
+class _InProcessBeat:
+    def __init__(self, env: Env) -> None:
+        from celery.beat import Service
+        from celery.signals import after_task_publish
+
+        from bench.celeryapp import make_app
+        from clawsched.beat.scheduler import SQLScheduler
+
+        self.env = env
+        self.published: list[float] = []
+        self.app = make_app(env.settings)
+        self.service = Service(self.app, scheduler_cls=SQLScheduler, max_interval=env.settings.beat_max_interval_s)
+        self.thread = threading.Thread(target=self.service.start, name="bench-beat", daemon=True)
+        after_task_publish.connect(self._published, weak=False)
+
+    def _published(self, sender: Any = None, **_: Any) -> None:
+        if sender == "clawsched.run":
+            self.published.append(time.time())
+
+    def start(self) -> None:
+        from clawsched.sched.wake import channel
+
+        self.thread.start()
+        chan = channel(self.env.settings)
+        wait_until(lambda: dict(self.env.redis.pubsub_numsub(chan)).get(chan.encode(), 0) >= 1, 60,
+                   "the in-process beat")
+
+    def stop(self) -> None:
+        from celery.signals import after_task_publish
+
+        from clawsched.sched.wake import notify
+
+        after_task_publish.disconnect(self._published)
+        self.service.stop()
+        notify(self.env.redis, self.env.settings, "stop")
+        self.thread.join(timeout=30)
+
+
+def run(env: Env, count: int, rates: dict[str, float]) -> list[Figure]:
+    """``rates``: runs/s of clawsched and of bare Celery on this worker (from the throughput bench)."""
+    from clawsched.sched.models import Job, Run, utcnow
+    from clawsched.sched.wake import notify
+
+    env.clear()
+    bulk_jobs(env.store, count, shell_spec(name="burst", schedule_every_ms=3_600_000), not_due())
+    env.analyze()
+    beat = _InProcessBeat(env)
+    beat.start()
+    try:
+        due = utcnow() + timedelta(seconds=1)
+        with env.store.session() as s:
+            s.execute(update(Job).values(next_run_at=due))
+        notify(env.redis, env.settings, "burst")
+        t_due = epoch(due)
+        wait_until(lambda: len(beat.published) >= count, 120 + count / 50, f"{count} fires sent", poll=0.1)
+        sent_s = max(beat.published) - t_due
+
+        def started() -> bool:
+            with env.store.read() as s:
+                return bool(s.scalar(select(func.count()).where(Run.started_at.is_not(None))) >= count)
+
+        wait_until(started, 120 + count / 5, f"{count} runs started", poll=0.5)
+        with env.store.read() as s:
+            all_started_s = epoch(s.scalar(select(func.max(Run.started_at)))) - t_due
+    finally:
+        beat.stop()
+    celery = celery_default_scheduler(count)
+    pool_s = count / rates["celery"] if rates.get("celery") else None
+    need_s = count / rates["clawsched"] if rates.get("clawsched") else None
+    extra = {"celery_default": celery, "rates_per_s": rates, "pool_need_s": need_s,
+             "references": {"celery_default_10k_s": 77.0, "redbeat_entries_per_s": 2000,
+                            "source": "shared/research/celery-anchors.md 4.2 (publish stubbed)"}}
+    estimated = "" if celery["measured_n"] == count else f" (measured at {celery['measured_n']:,}, x N^2)"
+    return [
+        Figure("burst", f"{count:,} due: all claimed+sent ({env.db})", sent_s, "s", celery["estimated_s"],
+               f"Celery default Scheduler, publish stubbed{estimated}", "<= 5 s", sent_s <= 5.0,
+               note=f"ref: redbeat ~{count / 2000:.1f} s at 2 000/s", extra=extra),
+        Figure("burst", f"{count:,} due: all started ({env.db})", all_started_s, "s", pool_s,
+               "N / bare-Celery-subprocess rate", "<= 1.25x N / clawsched rate",
+               None if need_s is None else all_started_s <= 1.25 * need_s,
+               note="" if need_s is None else f"pool needs {need_s:.1f} s at {rates['clawsched']:.0f} runs/s",
+               extra=extra),
+    ]

@@ -1,0 +1,96 @@
+"""2. Throughput: trivial shell runs (``true``) completed end to end, recorded ``ok`` in SQL, per second,
+with a 2-process worker. ``count`` manual runs are inserted as pending in one transaction and the beat
+is woken; the clock runs from just before the insert to the last ``finished_at``.
+
+Baselines in the same run: the bare Celery task ``bench.shell`` (the same subprocess on the same worker,
+no bookkeeping), and bare ``subprocess.run`` in a loop in 2 processes (the machine's limit).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import time
+import uuid
+from concurrent.futures import ProcessPoolExecutor
+
+from sqlalchemy import func, insert, select
+
+from .harness import Env, Figure, bulk_jobs, epoch, shell_spec, wait_until
+
+
+def clawsched_rate(env: Env, count: int) -> dict[str, float]:
+    from clawsched.sched import runs
+    from clawsched.sched.models import Job, Run, utcnow
+    from clawsched.sched.states import Trigger
+    from clawsched.sched.wake import notify
+
+    (job_id,) = bulk_jobs(env.store, 1, shell_spec(name="throughput", enabled=False, overlap_policy="allow"), None)
+    with env.store.read() as s:
+        job = s.get(Job, job_id)
+    t0 = time.time()
+    now = utcnow()
+    with env.store.session() as s:
+        s.execute(insert(Run), [runs.new_run(job, trigger=Trigger.MANUAL, now=now) for _ in range(count)])
+    notify(env.redis, env.settings, "bench")
+
+    def finished() -> bool:
+        with env.store.read() as s:
+            return bool(s.scalar(select(func.count()).where(Run.job_id == job_id, Run.finished_at.is_not(None)))
+                        >= count)
+
+    wait_until(finished, count * 0.5 + 60, f"{count} runs to finish", poll=0.2)
+    with env.store.read() as s:
+        last = s.scalar(select(func.max(Run.finished_at)).where(Run.job_id == job_id))
+        ok = s.scalar(select(func.count()).where(Run.job_id == job_id, Run.status == "ok"))
+    elapsed = epoch(last) - t0
+    return {"per_s": count / elapsed, "elapsed_s": elapsed, "ok": ok, "count": count}
+
+
+def bare_celery_rate(env: Env, count: int) -> dict[str, float]:
+    from bench.celeryapp import KEY_PREFIX, make_app
+
+    app = make_app(env.settings)
+    key = f"{env.settings.namespace}:{KEY_PREFIX}:tp:{uuid.uuid4().hex[:6]}"
+    t0 = time.time()
+    with app.producer_or_acquire() as producer:
+        for _ in range(count):
+            app.send_task("bench.shell", args=["true", key], queue=env.settings.queue, producer=producer)
+    wait_until(lambda: env.redis.llen(key) >= count, count * 0.5 + 60, "bare Celery shell tasks", poll=0.1)
+    elapsed = max(float(v) for v in env.redis.lrange(key, 0, -1)) - t0
+    return {"per_s": count / elapsed, "elapsed_s": elapsed, "count": count}
+
+
+def _loop(shell: str, count: int) -> float:
+    for _ in range(count):
+        subprocess.run([shell, "-c", "true"], stdin=subprocess.DEVNULL, check=False)
+    return time.time()
+
+
+def bare_subprocess_rate(shell: str, count: int, processes: int = 2) -> dict[str, float]:
+    with ProcessPoolExecutor(processes) as pool:
+        pool.submit(_loop, shell, 1).result()  # the pool's processes exist before the clock starts
+        t0 = time.time()
+        ends = list(pool.map(_loop, [shell] * processes, [count // processes] * processes))
+    elapsed = max(ends) - t0
+    return {"per_s": (count // processes * processes) / elapsed, "elapsed_s": elapsed, "count": count}
+
+
+def run(env: Env, count: int) -> tuple[list[Figure], dict[str, float]]:
+    env.clear()
+    beat = env.start_beat()
+    try:
+        celery = bare_celery_rate(env, count)
+        ours = clawsched_rate(env, count)
+    finally:
+        env.stop(beat)
+    machine = bare_subprocess_rate(env.settings.shell, count)
+    share = {"postgresql": 0.6, "sqlite": 0.5}[env.db]
+    extra = {"clawsched": ours, "bare_celery_subprocess": celery, "bare_subprocess_x2": machine}
+    figures = [
+        Figure("throughput", f"shell runs ok/s ({env.db})", ours["per_s"], "runs/s", celery["per_s"],
+               "bare Celery task running the same subprocess", f">= {share:.0%} of baseline",
+               ours["per_s"] >= share * celery["per_s"], note=f"{ours['ok']}/{count} ok", extra=extra),
+        Figure("throughput", f"shell runs ok/s vs machine ({env.db})", ours["per_s"], "runs/s", machine["per_s"],
+               "bare subprocess.run loop, 2 processes", "", None, extra=extra),
+    ]
+    return figures, {"clawsched": ours["per_s"], "celery": celery["per_s"]}
