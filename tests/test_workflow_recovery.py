@@ -226,3 +226,20 @@ def test_cancel_stops_a_running_shell_run_and_its_descendants_within_two_seconds
     assert runs.get(store, later).status == "cancelled"
     assert not any(jobs.get(store, j.id).enabled for j in (parent, kid, grandchild))
     print(f"\ncancel stopped two running shell runs in {stopped_after:.2f}s")
+
+
+def test_sigterm_drains_the_worker_and_loses_nothing(app, store, redis, beat, settings, tmp_path):
+    job = jobs.create(store, shell("slow", "sleep 1.5; echo drained", overlap_policy="allow"))
+    with workers(app, settings, tmp_path, "leaving", concurrency=1) as (leaving,):
+        first, second = jobs.run_now(store, job.id), jobs.run_now(store, job.id)
+        notify(redis, settings, "test")
+        in_flight = wait_for(lambda: next((i for i in (first, second) if runs.get(store, i).status == "running"),
+                                          None), timeout=15)
+        os.kill(leaving.proc.pid, signal.SIGTERM)  # warm shutdown: finish what runs, hand back the rest
+        leaving.proc.wait(timeout=30)
+        drained = runs.get(store, in_flight)
+        assert drained.status == "ok" and drained.shell_stdout.strip() == "drained"
+    with workers(app, settings, tmp_path, "next"):
+        wait_for(lambda: all(runs.get(store, i).status == "ok" for i in (first, second)), timeout=20,
+                 what="the handed-back run to finish on another worker")
+    assert len(runs.for_job(store, job.id)) == 2

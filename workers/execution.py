@@ -19,7 +19,7 @@ from clawsched.sched import runs
 from clawsched.sched.leases import Lease
 from clawsched.sched.models import Job, Run, utcnow
 from clawsched.sched.runs import Outcome
-from clawsched.sched.states import OverlapPolicy, RunStatus
+from clawsched.sched.states import OverlapPolicy, RunStatus, Trigger
 
 from . import cancellation, plugins
 from .executors import executor_for
@@ -78,6 +78,14 @@ def _blocked(rt: Runtime, job: Job, run: Run, reason: str) -> Blocked:
     if run.skip_reason is None and runs.waiting_count(rt.store, job.id, besides=run.id) >= job.max_queued_dispatches:
         return Blocked(f"{reason}; queue limit reached ({job.max_queued_dispatches} waiting)")
     return Blocked(reason, wait=True)
+
+
+@gate("disabled")
+def _disabled(rt: Runtime, job: Job, run: Run, leases: list[Lease]) -> GateResult:
+    """A retry or chain run of a job disabled since it was created does not start (manual runs do)."""
+    if not job.enabled and run.trigger in (Trigger.CHAIN.value, Trigger.RETRY.value):
+        return Blocked(f"job {job.id} is disabled")
+    return None
 
 
 @gate("overlap")
