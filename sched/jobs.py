@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy import update as sql_update
 
-from . import runs, schedules, specs
+from . import runs, schedules
 from .db import Store
 from .errors import Conflict, NotFound, SpecError
 from .models import Job, Run, new_id, utcnow
@@ -27,6 +27,8 @@ MAX_CHAIN_DEPTH = 10
 
 def create(store: Store, data: Mapping[str, Any], *, now: datetime | None = None, dry_run: bool = False) -> Job:
     """Validate and insert a job; with ``dry_run`` validate everything and write nothing."""
+    from . import specs  # pydantic: only writes pay for it, not `jobs list`
+
     now = now or utcnow()
     spec = specs.parse_job(data)
     columns = spec.columns()
@@ -52,6 +54,8 @@ def create(store: Store, data: Mapping[str, Any], *, now: datetime | None = None
 def update(store: Store, job_id: str, patch: Mapping[str, Any], *, now: datetime | None = None,
            dry_run: bool = False) -> Job:
     """Apply a partial change; the merged record is validated as a whole."""
+    from . import specs
+
     now = now or utcnow()
     with store.session() as s:
         job = _load(s, job_id)
