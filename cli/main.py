@@ -151,6 +151,9 @@ COMMAND_MODULES = ("jobs_cmd", "runs_cmd", "procs_cmd", "workflow_cmd", "agent_c
 def main() -> None:
     import importlib
 
+    if sys.argv[1:] in (["--version"], ["-V"]):  # answer before importing every command module
+        click.echo(f"clawsched, version {__version__}")
+        return
     for name in COMMAND_MODULES:  # each registers its command groups on ``cli``
         try:
             importlib.import_module(f"clawsched.cli.{name}")
