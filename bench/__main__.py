@@ -14,7 +14,7 @@ import platform
 import sys
 import time
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -29,7 +29,7 @@ class Sizes:
     job_counts: tuple[int, ...] = (10, 1_000, 10_000, 100_000)
     fires: int = 500
     manual: int = 500
-    spacing_s: float = 0.06
+    spacing_s: float = 0.1  # between fires: keeps the 2-process worker idle, as the target assumes
     throughput: int = 1_000
     chain_hops: int = 200
     burst: int = 10_000
@@ -150,6 +150,20 @@ def print_table(figures: list[Figure], markdown: bool) -> None:
         print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)))
 
 
+def _override(sizes: Sizes, pairs: list[str], parser: argparse.ArgumentParser) -> Sizes:
+    changes: dict[str, Any] = {}
+    for pair in pairs:
+        key, _, raw = pair.partition("=")
+        current = getattr(sizes, key, None)
+        if current is None:
+            parser.error(f"--set {pair}: no size called {key!r}; see Sizes in bench/__main__.py")
+        if isinstance(current, tuple):
+            changes[key] = tuple(int(v) for v in raw.split(","))
+        else:
+            changes[key] = type(current)(raw)
+    return replace(sizes, **changes)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -160,13 +174,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--redis-url", default=os.environ.get("CLAWSCHED_BENCH_REDIS_URL", DEFAULT_REDIS_URL))
     parser.add_argument("--pg-url", default=os.environ.get("CLAWSCHED_BENCH_DATABASE_URL", DEFAULT_PG_URL))
     parser.add_argument("--output", type=Path, help="JSON path (default bench/results/<timestamp>.json)")
+    parser.add_argument("--set", action="append", default=[], metavar="SIZE=VALUE",
+                        help="override a size, e.g. --set fires=100 --set job_counts=10,1000")
     args = parser.parse_args(argv)
 
     only = {name.strip() for name in args.only.split(",") if name.strip()}
     unknown = only - set(BENCHES)
     if unknown:
         parser.error(f"unknown benchmark(s) {sorted(unknown)}; choose from {', '.join(BENCHES)}")
-    sizes = SMOKE if args.smoke else Sizes()
+    sizes = _override(SMOKE if args.smoke else Sizes(), args.set, parser)
     started = datetime.now(UTC)
     report: dict[str, Any] = {"started": started.isoformat(), "smoke": args.smoke, "machine": machine(),
                               "sizes": sizes.__dict__, "notes": []}
