@@ -55,6 +55,7 @@ def test_approval_gates_wait_and_resolve(store, redis, worker, beat, settings):
     started = wait_for(lambda: (r := runs.get(store, waiting.id)).started_at and r, timeout=5)
     latency = (started.started_at - decided.resolved_at).total_seconds()
     assert latency < 1.0, latency  # the approve service wakes the beat; nothing polls
+    print(f"\napproval -> run started in {latency:.3f}s")
     done = wait_for(lambda: (r := runs.get(store, waiting.id)).status == "ok" and r, timeout=10)
     assert done.shell_stdout.strip() == "deploy ran" and done.triggered_by_run
 

@@ -175,9 +175,10 @@ def test_flushing_redis_with_runs_queued_loses_none(app, store, redis, beat, set
     job = jobs.create(store, shell("queued", "echo done", overlap_policy="allow"))
     ids = [jobs.run_now(store, job.id) for _ in range(5)]
     notify(redis, settings, "test")
-    wait_for(lambda: all(runs.get(store, i).status == "queued" for i in ids), timeout=10, what="runs sent")
+    wait_for(lambda: all(runs.get(store, i).status == "queued" for i in ids), timeout=10, what="runs claimed")
+    queue_key = f"{settings.namespace}:{settings.queue}"
+    wait_for(lambda: redis.llen(queue_key) >= len(ids), timeout=10, what="the run messages to be in Redis")
     keys = list(redis.scan_iter(match=f"{settings.namespace}*", count=1000))
-    assert keys, "the messages were in Redis"
     redis.delete(*keys)  # every message is gone
     with start_worker(app, pool="threads", concurrency=4, perform_ping_check=False, loglevel="WARNING",
                       queues=[settings.queue], shutdown_timeout=20):
