@@ -40,7 +40,7 @@ class Sizes:
     up_repeats: int = 3
 
 
-SMOKE = Sizes(job_counts=(10, 200), fires=10, manual=10, spacing_s=0.05, throughput=20, chain_hops=5, burst=100,
+SMOKE = Sizes(job_counts=(10, 200), fires=10, manual=10, spacing_s=0.1, throughput=20, chain_hops=5, burst=100,
               beat_jobs=(20, 200), beat_window_s=1.0, cli_jobs=50, cli_repeats=2, up_repeats=1)
 
 
@@ -60,8 +60,8 @@ def machine() -> dict[str, Any]:
     return info
 
 
-def run_db(db: str, sizes: Sizes, only: set[str], redis_url: str, pg_url: str, report: dict[str, Any]) -> list[Figure]:
-    figures: list[Figure] = []
+def run_db(db: str, sizes: Sizes, only: set[str], redis_url: str, pg_url: str, report: dict[str, Any],
+           figures: list[Figure], save: Any) -> None:
     env = Env(db, redis_url, pg_url, label=db[:2])
     try:
         if only & {"dispatch", "throughput", "chain", "burst"}:
@@ -79,9 +79,9 @@ def run_db(db: str, sizes: Sizes, only: set[str], redis_url: str, pg_url: str, r
         for name, step in steps:
             if name in only:
                 figures += _guarded(name, db, step)
+                save()  # partial results survive an interrupted run
     finally:
         env.close()
-    return figures
 
 
 def _throughput(env: Env, sizes: Sizes, rates: dict[str, float]) -> list[Figure]:
@@ -136,6 +136,13 @@ def rows(figures: list[Figure]) -> list[list[str]]:
 HEADER = ["figure", "value", "baseline (same run)", "ratio", "target", "result", "note"]
 
 
+def table_from_json(path: Path, markdown: bool) -> None:
+    """Print the table of a saved run (``--table results/<file>.json``)."""
+    report = json.loads(path.read_text())
+    fields = set(Figure.__dataclass_fields__)
+    print_table([Figure(**{k: v for k, v in f.items() if k in fields}) for f in report["figures"]], markdown)
+
+
 def print_table(figures: list[Figure], markdown: bool) -> None:
     table = rows(figures)
     if markdown:
@@ -176,7 +183,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, help="JSON path (default bench/results/<timestamp>.json)")
     parser.add_argument("--set", action="append", default=[], metavar="SIZE=VALUE",
                         help="override a size, e.g. --set fires=100 --set job_counts=10,1000")
+    parser.add_argument("--table", type=Path, metavar="JSON", help="print the table of a saved run and exit")
     args = parser.parse_args(argv)
+    if args.table:
+        table_from_json(args.table, args.markdown)
+        return 0
 
     only = {name.strip() for name in args.only.split(",") if name.strip()}
     unknown = only - set(BENCHES)
@@ -194,18 +205,22 @@ def main(argv: list[str] | None = None) -> int:
             print(f"# {why}; skipping PostgreSQL", file=sys.stderr)
             dbs.remove("postgresql")
     figures: list[Figure] = []
+    out = args.output or REPO / "bench" / "results" / f"{started.strftime('%Y%m%dT%H%M%SZ')}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+
+    def save() -> None:
+        report["figures"] = [f.as_dict() for f in figures]
+        out.write_text(json.dumps(report, indent=2, default=str))
+
     with redis_server(args.redis_url) as redis_url:
         report["redis"] = redis_url
         for db in dbs:
-            figures += run_db(db, sizes, only, redis_url, args.pg_url, report)
+            run_db(db, sizes, only, redis_url, args.pg_url, report, figures, save)
         if "embedded" in only:
             figures += _guarded("embedded", "sqlite", lambda: __import__("bench.embedded", fromlist=["run"]).run(
                 sizes.up_repeats))
     report["finished"] = datetime.now(UTC).isoformat()
-    report["figures"] = [f.as_dict() for f in figures]
-    out = args.output or REPO / "bench" / "results" / f"{started.strftime('%Y%m%dT%H%M%SZ')}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=2, default=str))
+    save()
     print_table(figures, args.markdown)
     for check in report.get("checks", []):
         print(f"\nEXPLAIN due query, {check['db']}, {check['jobs']:,} jobs: "
