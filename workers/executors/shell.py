@@ -11,6 +11,7 @@ import logging
 import os
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -37,9 +38,22 @@ class ShellExecutor(Executor):
                 [ctx.settings.shell, "-c", job.payload_message],
                 stdin=subprocess.DEVNULL, stdout=out, stderr=err,
                 start_new_session=True, env=_environment(ctx), cwd=job.cwd or None,
+                preexec_fn=_die_with_worker,
             )
             timed_out, cancelled = _wait(proc, ctx)
         return _outcome(ctx, proc.returncode, timed_out, cancelled, out_path, err_path)
+
+
+def _die_with_worker() -> None:
+    """In the child before exec: if the worker process is killed, the shell gets SIGKILL too (Linux).
+
+    Otherwise a SIGKILLed worker would leave its job running while recovery replays it elsewhere.
+    """
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        PR_SET_PDEATHSIG = 1
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def _environment(ctx: ExecutionContext) -> dict[str, str]:
