@@ -120,22 +120,26 @@ def skip(store: Store, run_id: str, reason: str, *, now: datetime | None = None,
         return True
 
 
-def finish(store: Store, run_id: str, outcome: Outcome, *, now: datetime | None = None) -> Run | None:
-    """running -> a terminal status, with the job's bookkeeping in the same transaction."""
+def finish(store: Store, run_id: str, outcome: Outcome, *, now: datetime | None = None,
+           started_at: datetime | None = None) -> Run | None:
+    """running -> a terminal status, with the job's bookkeeping in the same transaction.
+
+    One guarded ``UPDATE ... RETURNING`` (pass ``started_at`` when the caller knows it, to spare a read):
+    this runs once per run on the worker's hot path.
+    """
     now = now or utcnow()
     with store.session() as s:
-        run = s.get(Run, run_id)
-        if run is None:
-            return None
-        started = run.started_at or now
-        duration = max(0, int((now - started).total_seconds() * 1000))
-        result = s.execute(
+        if started_at is None:
+            started_at = s.scalar(select(Run.started_at).where(Run.id == run_id)) or now
+        duration = max(0, int((now - started_at).total_seconds() * 1000))
+        run = s.scalars(
             update(Run).where(Run.id == run_id, Run.status == RunStatus.RUNNING.value)
             .values(finished_at=now, duration_ms=duration, **outcome.columns())
-        )
-        if result.rowcount != 1:  # type: ignore[attr-defined]
+            .returning(Run),
+            execution_options={"synchronize_session": False},
+        ).one_or_none()
+        if run is None:
             return None
-        s.refresh(run)
         job = s.get(Job, run.job_id)
         if job is not None:
             record_on_job(job, run, now)

@@ -153,8 +153,10 @@ def execute(rt: Runtime, run_id: str, *, worker_id: str | None = None) -> RunSta
         if blocked is not None:
             return _hold(rt, job, run, blocked)
         runs.ensure_idempotency_key(rt.store, job, run)
-        if not runs.start(rt.store, run_id, hostname=rt.hostname, pid=rt.pid, worker_id=worker_id):
+        started_at = utcnow()
+        if not runs.start(rt.store, run_id, hostname=rt.hostname, pid=rt.pid, worker_id=worker_id, now=started_at):
             return None
+        run.started_at = started_at
         log.info("run %s of job %s (%s) started", run_id, job.id, job.name)
         status = _run(rt, job, run, leases)
         log.info("run %s of job %s finished: %s", run_id, job.id, status)
@@ -219,5 +221,5 @@ def _run(rt: Runtime, job: Job, run: Run, leases: list[Lease]) -> RunStatus:
         thread.join(timeout=5)
     if beat.cancelled.is_set() and outcome.status != RunStatus.OK:
         return RunStatus.CANCELLED  # the row already says cancelled; nothing to write
-    finished = runs.finish(rt.store, run.id, outcome, now=utcnow())
+    finished = runs.finish(rt.store, run.id, outcome, now=utcnow(), started_at=run.started_at)
     return RunStatus(finished.status) if finished is not None else RunStatus.CANCELLED

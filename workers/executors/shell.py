@@ -10,12 +10,12 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 from clawsched.sched import output
 from clawsched.sched.runs import Outcome
@@ -35,37 +35,26 @@ class ShellExecutor(Executor):
         folder = ctx.settings.artifacts / run.id[:2]
         folder.mkdir(parents=True, exist_ok=True)
         out_path, err_path = folder / f"{run.id}.stdout", folder / f"{run.id}.stderr"
-        _prctl()  # resolve in the worker, so the forked child only calls it
         with out_path.open("wb") as out, err_path.open("wb") as err:
             proc = subprocess.Popen(
-                [ctx.settings.shell, "-c", job.payload_message],
+                [*_launcher(), ctx.settings.shell, "-c", job.payload_message],
                 stdin=subprocess.DEVNULL, stdout=out, stderr=err,
                 start_new_session=True, env=_environment(ctx), cwd=job.cwd or None,
-                preexec_fn=_die_with_worker,
             )
             timed_out, cancelled = _wait(proc, ctx)
         return _outcome(ctx, proc.returncode, timed_out, cancelled, out_path, err_path)
 
 
-def _die_with_worker() -> None:
-    """In the child before exec: if the worker process is killed, the shell gets SIGKILL too (Linux).
+@functools.cache
+def _launcher() -> tuple[str, ...]:
+    """A prefix that makes the job's shell die with the worker (``setpriv --pdeathsig KILL``, Linux).
 
     Otherwise a SIGKILLed worker would leave its job running while recovery replays it elsewhere.
+    ``setpriv`` rather than a ``preexec_fn``: any preexec_fn forces a full fork of the (large) worker
+    process instead of the vfork fast path, which cost ~20 ms per run.
     """
-    prctl = _prctl()
-    if prctl is not None:
-        PR_SET_PDEATHSIG = 1
-        prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-
-
-@functools.cache
-def _prctl() -> Any:
-    """libc's prctl, loaded once in the worker: loading it in every forked child cost ~10 ms per run."""
-    if not sys.platform.startswith("linux"):
-        return None
-    import ctypes
-
-    return ctypes.CDLL("libc.so.6", use_errno=True).prctl
+    setpriv = shutil.which("setpriv") if sys.platform.startswith("linux") else None
+    return (setpriv, "--pdeathsig", "KILL", "--") if setpriv else ()
 
 
 def _environment(ctx: ExecutionContext) -> dict[str, str]:
