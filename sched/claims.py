@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from . import runs, schedules
 from .db import Store
-from .models import Job, Run
+from .models import JOBS, Job, Run
 from .states import RunStatus, Trigger
 
 log = logging.getLogger(__name__)
@@ -62,8 +62,8 @@ def claim_due_fires(store: Store, now: datetime, limit: int = 500) -> list[str]:
 
 def _advance(s: Session, advances: list[dict[str, object]]) -> None:
     stmt = (
-        update(Job.__table__)  # type: ignore[arg-type]
-        .where(Job.__table__.c.id == bindparam("jid"), Job.__table__.c.next_run_at == bindparam("seen"))
+        update(JOBS)
+        .where(JOBS.c.id == bindparam("jid"), JOBS.c.next_run_at == bindparam("seen"))
         .values(next_run_at=bindparam("upcoming"))
     )
     s.connection().execute(stmt, advances)

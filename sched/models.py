@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     JSON,
@@ -20,6 +20,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Table,
     Text,
     TypeDecorator,
     UniqueConstraint,
@@ -385,3 +386,8 @@ class Dispatch(Base):
     watchdog_after_s: Mapped[int] = mapped_column(Integer, default=3600)
     alerted_at: Mapped[datetime | None]
     delivered_at: Mapped[datetime | None]
+
+
+# Core tables, for the few hot-path statements that skip the ORM session (one per run or per beat).
+RUNS: Table = cast(Table, Run.__table__)
+JOBS: Table = cast(Table, Job.__table__)

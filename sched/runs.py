@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from . import schedules
 from .db import Store
 from .errors import NotFound
-from .models import Job, Run, new_id, utcnow
+from .models import RUNS, Job, Run, new_id, utcnow
 from .states import FAILED, TERMINAL, DeliveryGuarantee, RunStatus, ScheduleKind, Trigger
 
 log = logging.getLogger(__name__)
@@ -80,14 +80,15 @@ def start(store: Store, run_id: str, *, hostname: str, pid: int, worker_id: str 
           now: datetime | None = None) -> bool:
     """queued -> running. False when another worker (or a cancel) got there first."""
     now = now or utcnow()
-    with store.session() as s:
-        result = s.execute(
-            update(Run)
-            .where(Run.id == run_id, Run.status == RunStatus.QUEUED.value)
+    table = RUNS
+    with store.engine.begin() as conn:  # Core, not a Session: this runs once per run on the hot path
+        result = conn.execute(
+            update(table)
+            .where(table.c.id == run_id, table.c.status == RunStatus.QUEUED.value)
             .values(status=RunStatus.RUNNING.value, started_at=now, last_heartbeat=now,
                     hostname=hostname, pid=pid, worker_id=worker_id, skip_reason=None)
         )
-        return result.rowcount == 1  # type: ignore[attr-defined]
+        return result.rowcount == 1
 
 
 def heartbeat(store: Store, run_id: str, now: datetime | None = None) -> bool:

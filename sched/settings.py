@@ -50,6 +50,7 @@ class Settings:
     embedded_redis_port: int = 0
     run_retention_days: float = 90.0  # finished runs older than this are pruned (0 keeps every run)
     prune_interval_s: float = 300.0  # how often (across all beats) the pruning pass does its work
+    post_run: str = "inline"  # "inline": pipeline in the run task; "callback": a Celery link task
 
     @property
     def artifacts(self) -> Path:
@@ -105,6 +106,7 @@ class Settings:
             embedded_redis_port=int(_number(env, "CLAWSCHED_EMBEDDED_REDIS_PORT", 0)),
             run_retention_days=_number(env, "CLAWSCHED_RUN_RETENTION_DAYS", 90.0),
             prune_interval_s=_number(env, "CLAWSCHED_PRUNE_INTERVAL_S", 300.0),
+            post_run=_choice(env, "CLAWSCHED_POST_RUN", ("inline", "callback")),
         )
 
 
@@ -113,6 +115,13 @@ def _embedded_redis_url(home: Path) -> str | None:
         return (home / "redis.url").read_text().strip() or None
     except OSError:
         return None
+
+
+def _choice(env: Mapping[str, str], name: str, allowed: tuple[str, ...]) -> str:
+    raw = env.get(name) or allowed[0]
+    if raw not in allowed:
+        raise SpecError(f"{name}={raw!r} is not one of {', '.join(allowed)}", field=name)
+    return raw
 
 
 def _number(env: Mapping[str, str], name: str, default: float) -> float:

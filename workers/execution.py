@@ -12,8 +12,10 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
+
+from sqlalchemy import select
 
 from clawsched.sched import runs
 from clawsched.sched.leases import Lease
@@ -21,7 +23,7 @@ from clawsched.sched.models import Job, Run, utcnow
 from clawsched.sched.runs import Outcome
 from clawsched.sched.states import OverlapPolicy, RunStatus, Trigger
 
-from . import cancellation, plugins
+from . import cancellation, heartbeats, plugins
 from .executors import executor_for
 from .executors.base import ExecutionContext
 from .runtime import Runtime
@@ -113,33 +115,6 @@ def _pool(rt: Runtime, job: Job, run: Run, leases: list[Lease]) -> GateResult:
     return _blocked(rt, job, run, f"resource_pool {job.resource_pool!r} busy (run {holder})")
 
 
-@dataclass
-class _Heartbeat:
-    rt: Runtime
-    run_id: str
-    leases: list[Lease]
-    cancelled: threading.Event = field(default_factory=threading.Event)
-    stopped: threading.Event = field(default_factory=threading.Event)
-
-    def start(self) -> threading.Thread:
-        thread = threading.Thread(target=self._loop, name=f"heartbeat-{self.run_id[:8]}", daemon=True)
-        thread.start()
-        return thread
-
-    def _loop(self) -> None:
-        interval = self.rt.settings.heartbeat_interval_s
-        while not self.stopped.wait(interval):
-            try:
-                if not runs.heartbeat(self.rt.store, self.run_id):
-                    log.info("run %s is no longer running (cancelled or reaped); stopping it", self.run_id)
-                    self.cancelled.set()
-                    return
-                for lease in self.leases:
-                    lease.renew()
-            except Exception:  # a missed beat is survivable; the next one retries
-                log.exception("heartbeat of run %s failed", self.run_id)
-
-
 def execute(rt: Runtime, run_id: str, *, worker_id: str | None = None) -> RunStatus | None:
     """Run ``run_id`` to a terminal state; None when the message was a duplicate or the run vanished."""
     plugins.load()
@@ -195,31 +170,31 @@ def _hold(rt: Runtime, job: Job, run: Run, blocked: Blocked) -> RunStatus | None
 
 def _load(rt: Runtime, run_id: str) -> tuple[Job, Run] | None:
     with rt.store.read() as s:
-        run = s.get(Run, run_id)
-        if run is None or run.status != RunStatus.QUEUED.value:
-            return None
-        job = s.get(Job, run.job_id)
-        return (job, run) if job is not None else None
+        row = s.execute(
+            select(Job, Run).join(Run, Run.job_id == Job.id)
+            .where(Run.id == run_id, Run.status == RunStatus.QUEUED.value)
+        ).first()
+        return (row[0], row[1]) if row is not None else None
 
 
 def _run(rt: Runtime, job: Job, run: Run, leases: list[Lease]) -> RunStatus:
-    beat = _Heartbeat(rt, run.id, leases)
+    cancelled = threading.Event()
+    beats = heartbeats.service(rt)
+    beats.watch(run.id, leases, cancelled)
     cancel_channel = cancellation.listener(rt)
     if cancel_channel is not None:
-        cancel_channel.watch(run.id, beat.cancelled)
-    thread = beat.start()
-    ctx = ExecutionContext(settings=rt.settings, job=job, run=run, cancelled=beat.cancelled)
+        cancel_channel.watch(run.id, cancelled)
+    ctx = ExecutionContext(settings=rt.settings, job=job, run=run, cancelled=cancelled)
     try:
         outcome = executor_for(job).execute(ctx)
     except Exception as exc:  # an executor bug must still close the run
         log.exception("executor failed for run %s", run.id)
         outcome = Outcome(RunStatus.ERROR, error_message=f"executor error: {exc}", summary=str(exc)[:500])
     finally:
-        beat.stopped.set()
+        beats.forget(run.id)
         if cancel_channel is not None:
             cancel_channel.forget(run.id)
-        thread.join(timeout=5)
-    if beat.cancelled.is_set() and outcome.status != RunStatus.OK:
+    if cancelled.is_set() and outcome.status != RunStatus.OK:
         return RunStatus.CANCELLED  # the row already says cancelled; nothing to write
     finished = runs.finish(rt.store, run.id, outcome, now=utcnow(), started_at=run.started_at)
     return RunStatus(finished.status) if finished is not None else RunStatus.CANCELLED

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import update
 
-from clawsched.sched.models import Job, Run, utcnow
+from clawsched.sched.models import RUNS, Job, Run, utcnow
 from clawsched.sched.runs import will_retry
 from clawsched.sched.states import TERMINAL, RunStatus
 
@@ -70,8 +70,10 @@ def process(rt: Runtime, run_id: str) -> bool:
 
 
 def _mark_finalized(rt: Runtime, run_id: str) -> bool:
-    with rt.store.session() as s:
-        s.execute(update(Run).where(Run.id == run_id, Run.finalized_at.is_(None)).values(finalized_at=utcnow()))
+    table = RUNS
+    with rt.store.engine.begin() as conn:  # Core, not a Session: this runs once per run
+        conn.execute(update(table).where(table.c.id == run_id, table.c.finalized_at.is_(None))
+                     .values(finalized_at=utcnow()))
     return True
 
 

@@ -72,6 +72,8 @@ def replay_crashed(rt: Runtime, job: Job, run: Run) -> None:
 @step("release_waiters", order=50)
 def release_waiters(rt: Runtime, job: Job, run: Run) -> None:
     """Runs waiting for this job (overlap ``queue``) or its resource pool become due now."""
+    if job.overlap_policy != "queue" and not job.resource_pool:
+        return  # nothing can be waiting on a job that neither queues nor shares a pool
     with rt.store.read() as s:
         ids = [job.id]
         if job.resource_pool:

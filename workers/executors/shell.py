@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import select
 import shutil
 import signal
 import subprocess
@@ -26,7 +27,7 @@ from .base import ExecutionContext, Executor
 log = logging.getLogger(__name__)
 
 KILL_GRACE_S = 2.0
-POLL_S = 0.05
+POLL_S = 0.1  # how often a waiting executor looks at its cancel event
 
 
 class ShellExecutor(Executor):
@@ -73,22 +74,50 @@ def _environment(ctx: ExecutionContext) -> dict[str, str]:
 
 
 def _wait(proc: subprocess.Popen[bytes], ctx: ExecutionContext) -> tuple[bool, bool]:
+    """Wait for the shell, its deadline or a cancel, whichever comes first; returns (timed_out, cancelled).
+
+    On Linux the wait is on a pidfd, so a 5 ms job is noticed the moment it exits (``Popen.wait``'s
+    timeout loop sleeps in growing steps and overshoots short jobs by several ms).
+    """
     deadline = time.monotonic() + ctx.timeout_s
-    while True:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            _kill_group(proc)
-            return True, False
-        if ctx.cancelled.is_set():
-            _kill_group(proc)
-            return False, True
-        try:
-            proc.wait(timeout=min(POLL_S, remaining))
-            # The shell is gone; its group may not be. Leave nothing running past the run.
-            _kill_group(proc, grace=0.5)
-            return False, False
-        except subprocess.TimeoutExpired:
-            continue
+    pidfd = _pidfd(proc.pid)
+    try:
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                _kill_group(proc)
+                return True, False
+            if ctx.cancelled.is_set():
+                _kill_group(proc)
+                return False, True
+            if _exited(proc, pidfd, min(POLL_S, remaining)):
+                # The shell is gone; its group may not be. Leave nothing running past the run.
+                _kill_group(proc, grace=0.5)
+                return False, False
+    finally:
+        if pidfd is not None:
+            os.close(pidfd)
+
+
+def _pidfd(pid: int) -> int | None:
+    try:
+        return os.pidfd_open(pid) if hasattr(os, "pidfd_open") else None
+    except OSError:
+        return None
+
+
+def _exited(proc: subprocess.Popen[bytes], pidfd: int | None, timeout: float) -> bool:
+    if pidfd is not None:
+        ready, _, _ = select.select([pidfd], [], [], timeout)
+        if not ready:
+            return False
+        proc.wait()
+        return True
+    try:
+        proc.wait(timeout=timeout)
+        return True
+    except subprocess.TimeoutExpired:
+        return False
 
 
 def _kill_group(proc: subprocess.Popen[bytes], grace: float = KILL_GRACE_S) -> None:
