@@ -123,7 +123,14 @@ def skip(store: Store, run_id: str, reason: str, *, now: datetime | None = None,
 
 def finish(store: Store, run_id: str, outcome: Outcome, *, now: datetime | None = None,
            started_at: datetime | None = None) -> Run | None:
-    """running -> a terminal status, with the job's bookkeeping in the same transaction.
+    """running -> a terminal status, with the job's bookkeeping in the same transaction."""
+    done = finish_with_job(store, run_id, outcome, now=now, started_at=started_at)
+    return done[0] if done is not None else None
+
+
+def finish_with_job(store: Store, run_id: str, outcome: Outcome, *, now: datetime | None = None,
+                    started_at: datetime | None = None) -> tuple[Run, Job | None] | None:
+    """``finish``, also returning the job as its bookkeeping left it (for the post-run pipeline).
 
     One guarded ``UPDATE ... RETURNING`` (pass ``started_at`` when the caller knows it, to spare a read):
     this runs once per run on the worker's hot path.
@@ -144,7 +151,7 @@ def finish(store: Store, run_id: str, outcome: Outcome, *, now: datetime | None 
         job = s.get(Job, run.job_id)
         if job is not None:
             record_on_job(job, run, now)
-        return run
+        return run, job
 
 
 def record_on_job(job: Job, run: Run, now: datetime, *, replaying: bool = False) -> None:

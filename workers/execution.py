@@ -23,7 +23,7 @@ from clawsched.sched.models import Job, Run, utcnow
 from clawsched.sched.runs import Outcome
 from clawsched.sched.states import OverlapPolicy, RunStatus, Trigger
 
-from . import cancellation, heartbeats, plugins
+from . import cancellation, heartbeats, pipeline, plugins
 from .executors import executor_for
 from .executors.base import ExecutionContext
 from .runtime import Runtime
@@ -115,8 +115,24 @@ def _pool(rt: Runtime, job: Job, run: Run, leases: list[Lease]) -> GateResult:
     return _blocked(rt, job, run, f"resource_pool {job.resource_pool!r} busy (run {holder})")
 
 
-def execute(rt: Runtime, run_id: str, *, worker_id: str | None = None) -> RunStatus | None:
-    """Run ``run_id`` to a terminal state; None when the message was a duplicate or the run vanished."""
+def execute_and_process(rt: Runtime, run_id: str, *, worker_id: str | None = None) -> RunStatus | None:
+    """``execute``, then the post-run pipeline in the same process (retries, chains, delivery)."""
+    finished: list[tuple[Job, Run]] = []
+    status = execute(rt, run_id, worker_id=worker_id, finished=finished)
+    if finished:
+        pipeline.run_steps(rt, *finished[0])
+    elif status is not None and status.terminal:
+        pipeline.process(rt, run_id)
+    return status
+
+
+def execute(rt: Runtime, run_id: str, *, worker_id: str | None = None,
+            finished: list[tuple[Job, Run]] | None = None) -> RunStatus | None:
+    """Run ``run_id`` to a terminal state; None when the message was a duplicate or the run vanished.
+
+    ``finished`` receives the (job, run) rows as the outcome left them, for a caller that goes on to
+    the post-run pipeline without reading them again.
+    """
     plugins.load()
     loaded = _load(rt, run_id)
     if loaded is None:
@@ -133,7 +149,7 @@ def execute(rt: Runtime, run_id: str, *, worker_id: str | None = None) -> RunSta
             return None
         run.started_at = started_at
         log.info("run %s of job %s (%s) started", run_id, job.id, job.name)
-        status = _run(rt, job, run, leases)
+        status = _run(rt, job, run, leases, finished)
         log.info("run %s of job %s finished: %s", run_id, job.id, status)
         return status
     finally:
@@ -177,7 +193,8 @@ def _load(rt: Runtime, run_id: str) -> tuple[Job, Run] | None:
         return (row[0], row[1]) if row is not None else None
 
 
-def _run(rt: Runtime, job: Job, run: Run, leases: list[Lease]) -> RunStatus:
+def _run(rt: Runtime, job: Job, run: Run, leases: list[Lease],
+         finished: list[tuple[Job, Run]] | None = None) -> RunStatus:
     cancelled = threading.Event()
     beats = heartbeats.service(rt)
     beats.watch(run.id, leases, cancelled)
@@ -196,5 +213,10 @@ def _run(rt: Runtime, job: Job, run: Run, leases: list[Lease]) -> RunStatus:
             cancel_channel.forget(run.id)
     if cancelled.is_set() and outcome.status != RunStatus.OK:
         return RunStatus.CANCELLED  # the row already says cancelled; nothing to write
-    finished = runs.finish(rt.store, run.id, outcome, now=utcnow(), started_at=run.started_at)
-    return RunStatus(finished.status) if finished is not None else RunStatus.CANCELLED
+    done = runs.finish_with_job(rt.store, run.id, outcome, now=utcnow(), started_at=run.started_at)
+    if done is None:
+        return RunStatus.CANCELLED
+    final_run, final_job = done
+    if finished is not None and final_job is not None:
+        finished.append((final_job, final_run))
+    return RunStatus(final_run.status)

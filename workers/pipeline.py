@@ -59,14 +59,20 @@ def process(rt: Runtime, run_id: str) -> bool:
         job = s.get(Job, run.job_id)
     if job is None:
         return _mark_finalized(rt, run_id)
+    return run_steps(rt, job, run)
+
+
+def run_steps(rt: Runtime, job: Job, run: Run) -> bool:
+    """The steps for a run just finished here (its rows already loaded); True when finalised."""
+    plugins.load()
     ok = True
     for st in STEPS:
         try:
             st.fn(rt, job, run)
         except Exception:
             ok = False
-            log.exception("post-run step %s failed for run %s of job %s", st.name, run_id, job.id)
-    return _mark_finalized(rt, run_id) if ok else False
+            log.exception("post-run step %s failed for run %s of job %s", st.name, run.id, job.id)
+    return _mark_finalized(rt, run.id) if ok else False
 
 
 def _mark_finalized(rt: Runtime, run_id: str) -> bool:

@@ -27,9 +27,10 @@ def register(app: Celery) -> None:
     @app.task(name="clawsched.run", bind=True, ignore_result=True, shared=False)
     def run(self: Any, run_id: str) -> str:
         rt = runtime_of(self.app)
-        status = execution.execute(rt, run_id, worker_id=self.request.hostname)
-        if status is not None and rt.settings.post_run == "inline":
-            pipeline.process(rt, run_id)
+        if rt.settings.post_run == "inline":
+            execution.execute_and_process(rt, run_id, worker_id=self.request.hostname)
+        else:
+            execution.execute(rt, run_id, worker_id=self.request.hostname)
         return run_id
 
     @app.task(name="clawsched.finished", bind=True, ignore_result=True, shared=False)
