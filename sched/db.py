@@ -70,9 +70,8 @@ class Store:
         self.url = normalise_url(url)
         self.engine = make_engine(self.url, **engine_kwargs)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
-        self._readers = sessionmaker(
-            self.engine.execution_options(clawsched_read_only=True), expire_on_commit=False
-        )
+        self.read_engine = self.engine.execution_options(clawsched_read_only=True)
+        self._readers = sessionmaker(self.read_engine, expire_on_commit=False)
 
     @property
     def dialect(self) -> str:
