@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import select, update
 
 from .db import Store
-from .errors import NotFound, SpecError
+from .errors import SpecError
 from .models import Agent, utcnow
 
 STATUSES = ("idle", "busy", "offline")
@@ -39,11 +39,8 @@ def register(store: Store, agent_id: str, name: str | None = None, **fields: Any
 
 
 def get(store: Store, agent_id: str) -> Agent:
-    with store.read() as s:
-        agent = s.get(Agent, agent_id)
-        if agent is None:
-            raise NotFound(f"agent {agent_id!r} not found; register it with `clawsched agents register {agent_id}`")
-        return agent
+    return store.fetch(Agent, agent_id, f"agent {agent_id!r} not found; register it with "
+                                        f"`clawsched agents register {agent_id}`")
 
 
 def list_all(store: Store) -> list[Agent]:

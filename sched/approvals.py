@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from .db import Store
 from .errors import Conflict, NotFound
-from .models import Approval, Job, Run, new_id, utcnow
+from .models import Approval, Job, Run, new_id, row_dict, utcnow
 from .states import ApprovalStatus, RunStatus
 
 log = logging.getLogger(__name__)
@@ -163,16 +163,8 @@ def list_approvals(store: Store, *, status: str | None = ApprovalStatus.PENDING.
 
 
 def get(store: Store, approval_id: str) -> Approval:
-    with store.read() as s:
-        approval = s.get(Approval, approval_id)
-        if approval is None:
-            raise NotFound(f"approval {approval_id!r} not found; see `clawsched approvals list`")
-        return approval
+    return store.fetch(Approval, approval_id, f"approval {approval_id!r} not found; see `clawsched approvals list`")
 
 
 def as_dict(approval: Approval) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for column in Approval.__table__.columns:
-        value = getattr(approval, column.key)
-        out[column.key] = value.isoformat().replace("+00:00", "Z") if isinstance(value, datetime) else value
-    return out
+    return row_dict(approval, Approval)

@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
-from .errors import UnavailableError
+from .errors import NotFound, UnavailableError
+
+T = TypeVar("T")
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -80,7 +82,18 @@ class Store:
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A transaction: committed when the block ends, rolled back on any exception."""
-        with self.sessions() as session:
+        with self._transaction(self.sessions) as session:
+            yield session
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A read-only transaction; on SQLite it does not take the write lock."""
+        with self._transaction(self._readers) as session:
+            yield session
+
+    @contextmanager
+    def _transaction(self, factory: sessionmaker[Session]) -> Iterator[Session]:
+        with factory() as session:
             try:
                 with session.begin():
                     yield session
@@ -88,16 +101,13 @@ class Store:
                 _raise_unavailable(exc, self.url)
                 raise
 
-    @contextmanager
-    def read(self) -> Iterator[Session]:
-        """A read-only transaction; on SQLite it does not take the write lock."""
-        with self._readers() as session:
-            try:
-                with session.begin():
-                    yield session
-            except Exception as exc:
-                _raise_unavailable(exc, self.url)
-                raise
+    def fetch(self, model: type[T], key: Any, missing: str) -> T:
+        """One row by primary key, or ``NotFound(missing)``: ``missing`` names the object and the fix."""
+        with self.read() as s:
+            found = s.get(model, key)
+        if found is None:
+            raise NotFound(missing)
+        return found
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -90,11 +90,7 @@ def _validate(label: str, message: str, mode: str, thinking: str | None, deliver
 
 
 def get(store: Store, label: str) -> Dispatch:
-    with store.read() as s:
-        row = s.get(Dispatch, label)
-        if row is None:
-            raise NotFound(f"dispatch {label!r} not found; list them with `clawsched dispatch list`")
-        return row
+    return store.fetch(Dispatch, label, f"dispatch {label!r} not found; list them with `clawsched dispatch list`")
 
 
 def list_all(store: Store, status: str | None = None, limit: int = 100) -> list[Dispatch]:

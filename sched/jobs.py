@@ -17,7 +17,7 @@ from sqlalchemy import update as sql_update
 from . import runs, schedules
 from .db import Store
 from .errors import Conflict, NotFound, SpecError
-from .models import JOBS, RUNS, Job, Run, new_id, utcnow
+from .models import JOBS, RUNS, Job, Run, new_id, row_dict, utcnow
 from .states import RunStatus, ScheduleKind, Trigger
 
 log = logging.getLogger(__name__)
@@ -239,10 +239,7 @@ def _load(s: Any, job_id: str) -> Job:
 
 
 def as_dict(job: Any, status: str | None = None) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for column in Job.__table__.columns:
-        value = getattr(job, column.key)
-        out[column.key] = value.isoformat().replace("+00:00", "Z") if isinstance(value, datetime) else value
+    out = row_dict(job, Job)
     if out.get("delivery_secret"):
         out["delivery_secret"] = "***"
     if status is not None:

@@ -391,3 +391,12 @@ class Dispatch(Base):
 # Core tables, for the few hot-path statements that skip the ORM session (one per run or per beat).
 RUNS: Table = cast(Table, Run.__table__)
 JOBS: Table = cast(Table, Job.__table__)
+
+
+def row_dict(obj: Any, model: type[Base]) -> dict[str, Any]:
+    """The columns of ``obj`` (an ORM object or a Core row of ``model``) as JSON-ready data (UTC ``...Z``)."""
+    out: dict[str, Any] = {}
+    for column in model.__table__.columns:
+        value = getattr(obj, column.key)
+        out[column.key] = value.isoformat().replace("+00:00", "Z") if isinstance(value, datetime) else value
+    return out

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from . import schedules
 from .db import Store
 from .errors import NotFound
-from .models import RUNS, Job, Run, new_id, utcnow
+from .models import RUNS, Job, Run, new_id, row_dict, utcnow
 from .states import FAILED, TERMINAL, DeliveryGuarantee, RunStatus, ScheduleKind, Trigger
 
 log = logging.getLogger(__name__)
@@ -324,11 +324,7 @@ def cancel_for_jobs(s: Session, job_ids: list[str], reason: str, now: datetime) 
 
 
 def get(store: Store, run_id: str) -> Run:
-    with store.read() as s:
-        run = s.get(Run, run_id)
-        if run is None:
-            raise NotFound(f"run {run_id!r} not found; list runs with `clawsched runs list <job-id>`")
-        return run
+    return store.fetch(Run, run_id, f"run {run_id!r} not found; list runs with `clawsched runs list <job-id>`")
 
 
 def for_job(store: Store, job_id: str, limit: int = 20) -> list[Run]:
@@ -368,8 +364,4 @@ def count_by_status(store: Store) -> dict[str, int]:
 
 def as_dict(run: Run) -> dict[str, Any]:
     """A run as JSON-ready data (instants as ISO-8601 UTC)."""
-    out: dict[str, Any] = {}
-    for column in Run.__table__.columns:
-        value = getattr(run, column.key)
-        out[column.key] = value.isoformat().replace("+00:00", "Z") if isinstance(value, datetime) else value
-    return out
+    return row_dict(run, Run)
