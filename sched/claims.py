@@ -12,13 +12,13 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import String, bindparam, column, insert, select, update, values
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from . import runs, schedules
 from .db import Store
-from .models import JOBS, Job, Run
+from .models import JOBS, Job, Run, UTCDateTime
 from .states import RunStatus, Trigger
 
 log = logging.getLogger(__name__)
@@ -61,6 +61,18 @@ def claim_due_fires(store: Store, now: datetime, limit: int = 500) -> list[str]:
 
 
 def _advance(s: Session, advances: list[dict[str, object]]) -> None:
+    """Move each claimed job's ``next_run_at`` on, guarded by the value the claim read.
+
+    PostgreSQL gets one ``UPDATE ... FROM (VALUES ...)``: an executemany of single-row updates cost ~1 ms
+    a row there (10 s for a 10 000-job burst). SQLite runs the executemany in-process, which is fast.
+    """
+    if s.get_bind().dialect.name == "postgresql":
+        rows = [(a["jid"], a["seen"], a["upcoming"]) for a in advances]
+        batch = values(column("jid", String), column("seen", UTCDateTime()), column("upcoming", UTCDateTime()),
+                       name="v").data(rows)
+        s.execute(update(JOBS).where(JOBS.c.id == batch.c.jid, JOBS.c.next_run_at == batch.c.seen)
+                  .values(next_run_at=batch.c.upcoming))
+        return
     stmt = (
         update(JOBS)
         .where(JOBS.c.id == bindparam("jid"), JOBS.c.next_run_at == bindparam("seen"))
@@ -72,13 +84,13 @@ def _advance(s: Session, advances: list[dict[str, object]]) -> None:
 def _insert_one_by_one(s: Session, new_runs: list[dict[str, object]]) -> list[dict[str, object]]:
     """Fallback when a batch hit the unique key: keep every fire that nobody else claimed."""
     kept = []
-    for values in new_runs:
+    for row in new_runs:
         try:
             with s.begin_nested():
-                s.execute(insert(Run), [values])
-            kept.append(values)
+                s.execute(insert(Run), [row])
+            kept.append(row)
         except IntegrityError:
-            log.info("fire of job %s at %s was already claimed", values["job_id"], values["scheduled_for"])
+            log.info("fire of job %s at %s was already claimed", row["job_id"], row["scheduled_for"])
     return kept
 
 

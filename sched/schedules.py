@@ -275,7 +275,13 @@ class Schedule:
             return _every_after(instant, self.every_ms, self.anchor)
         if not self.cron:
             return None
-        return _Base(_parse_cron(self.cron), zone(self.tz)).next_after(instant)
+        return _cron_after(self.cron, self.tz, instant)
+
+
+@functools.lru_cache(maxsize=4096)
+def _cron_after(cron: str, tz: str, instant: datetime) -> datetime:
+    """Memoised: a top-of-hour fan-out asks the same question for thousands of jobs at once."""
+    return _Base(_parse_cron(cron), zone(tz)).next_after(instant)
 
 
 def _utc(instant: datetime) -> datetime:

@@ -29,7 +29,7 @@ def create_app(settings: Settings, **overrides: Any) -> Celery:
         task_reject_on_worker_lost=False,  # a lost run is the reconciler's to judge, not a blind redelivery
         worker_prefetch_multiplier=1,
         task_default_queue=settings.queue,
-        task_send_sent_event=True,
+        task_send_sent_event=False,  # a "sent" event per run doubles the beat's publishing cost in a burst
         worker_send_task_events=True,
         worker_hijack_root_logger=False,
         broker_connection_retry_on_startup=True,
