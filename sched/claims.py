@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from sqlalchemy import String, bindparam, column, insert, select, update, values
+from sqlalchemy import DateTime, String, bindparam, cast, column, insert, select, update, values
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -70,8 +70,9 @@ def _advance(s: Session, advances: list[dict[str, object]]) -> None:
         rows = [(a["jid"], a["seen"], a["upcoming"]) for a in advances]
         batch = values(column("jid", String), column("seen", UTCDateTime()), column("upcoming", UTCDateTime()),
                        name="v").data(rows)
-        s.execute(update(JOBS).where(JOBS.c.id == batch.c.jid, JOBS.c.next_run_at == batch.c.seen)
-                  .values(next_run_at=batch.c.upcoming))
+        # Casts: a VALUES column of only NULLs (one-shot jobs that fire no more) would otherwise be text.
+        s.execute(update(JOBS).where(JOBS.c.id == batch.c.jid, JOBS.c.next_run_at == cast(batch.c.seen, DateTime()))
+                  .values(next_run_at=cast(batch.c.upcoming, DateTime())))
         return
     stmt = (
         update(JOBS)
