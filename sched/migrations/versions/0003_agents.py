@@ -18,15 +18,17 @@ down_revision = "0002_workflow"
 branch_labels = None
 depends_on = None
 
-DISPATCH_COLUMNS: tuple[sa.Column[object], ...] = (
-    sa.Column("job_id", sa.String(length=64), nullable=True),
-    sa.Column("run_id", sa.String(length=64), nullable=True),
-    sa.Column("channel", sa.String(length=64), nullable=True),
-    sa.Column("monitor", sa.Boolean(), nullable=False, server_default=sa.true()),
-    sa.Column("watchdog_after_s", sa.Integer(), nullable=False, server_default="3600"),
-    sa.Column("alerted_at", sa.DateTime(), nullable=True),
-    sa.Column("delivered_at", sa.DateTime(), nullable=True),
-)
+def dispatch_columns() -> tuple[sa.Column[object], ...]:
+    """Fresh Column objects on each call: a Column can belong to one table only."""
+    return (
+        sa.Column("job_id", sa.String(length=64), nullable=True),
+        sa.Column("run_id", sa.String(length=64), nullable=True),
+        sa.Column("channel", sa.String(length=64), nullable=True),
+        sa.Column("monitor", sa.Boolean(), nullable=False, server_default=sa.true()),
+        sa.Column("watchdog_after_s", sa.Integer(), nullable=False, server_default="3600"),
+        sa.Column("alerted_at", sa.DateTime(), nullable=True),
+        sa.Column("delivered_at", sa.DateTime(), nullable=True),
+    )
 
 SQLITE_FTS = (
     "CREATE VIRTUAL TABLE runs_fts USING fts5(body, run_id UNINDEXED, job_id UNINDEXED, tokenize='porter')",
@@ -49,8 +51,8 @@ POSTGRES_FTS = (
 
 def upgrade() -> None:
     with op.batch_alter_table("dispatches") as batch:
-        for column in DISPATCH_COLUMNS:
-            batch.add_column(column.copy())
+        for column in dispatch_columns():
+            batch.add_column(column)
     dialect = op.get_bind().dialect.name
     for statement in SQLITE_FTS if dialect == "sqlite" else POSTGRES_FTS if dialect == "postgresql" else ():
         op.execute(statement)
@@ -66,5 +68,5 @@ def downgrade() -> None:
         op.execute("DROP INDEX IF EXISTS ix_runs_summary_tsv")
         op.execute("ALTER TABLE runs DROP COLUMN IF EXISTS summary_tsv")
     with op.batch_alter_table("dispatches") as batch:
-        for column in DISPATCH_COLUMNS:
+        for column in dispatch_columns():
             batch.drop_column(column.name)
