@@ -8,6 +8,7 @@ import shutil
 import threading
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -104,13 +105,19 @@ def app(settings: Settings, redis: Any) -> Any:
     return create_app(settings)
 
 
-@pytest.fixture
-def worker(app: Any, settings: Settings) -> Iterator[Any]:
-    """A real Celery worker consuming this test's queue, in threads of the test process."""
+@contextmanager
+def running_worker(app: Any) -> Iterator[Any]:
+    """A real Celery worker consuming the app's queue, in threads of the test process."""
     from celery.contrib.testing.worker import start_worker
 
     with start_worker(app, pool="threads", concurrency=4, perform_ping_check=False, loglevel="WARNING",
-                      queues=[settings.queue], shutdown_timeout=20) as w:
+                      queues=[app.clawsched_settings.queue], shutdown_timeout=20) as w:
+        yield w
+
+
+@pytest.fixture
+def worker(app: Any) -> Iterator[Any]:
+    with running_worker(app) as w:
         yield w
 
 

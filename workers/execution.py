@@ -94,12 +94,9 @@ def _disabled(rt: Runtime, job: Job, run: Run, leases: list[Lease]) -> GateResul
 def _overlap(rt: Runtime, job: Job, run: Run, leases: list[Lease]) -> GateResult:
     if job.overlap_policy == OverlapPolicy.ALLOW.value:
         return None
-    holder = _take(rt, rt.settings.key("lease", "job", job.id), run, leases)
-    if holder is None:
-        return None
-    if holder == run.id:
-        return Blocked("duplicate message", duplicate=True)
-    return _blocked(rt, job, run, f"overlap: job is still running (run {holder}); overlap_policy={job.overlap_policy}")
+    return _lease_gate(rt, job, run, leases, rt.settings.key("lease", "job", job.id),
+                       lambda holder: f"overlap: job is still running (run {holder}); "
+                                      f"overlap_policy={job.overlap_policy}")
 
 
 @gate("resource_pool")
@@ -107,12 +104,19 @@ def _pool(rt: Runtime, job: Job, run: Run, leases: list[Lease]) -> GateResult:
     """One run at a time per pool, across every worker: a Redis lease renewed by the heartbeat."""
     if not job.resource_pool:
         return None
-    holder = _take(rt, rt.settings.key("lease", "pool", job.resource_pool), run, leases)
+    return _lease_gate(rt, job, run, leases, rt.settings.key("lease", "pool", job.resource_pool),
+                       lambda holder: f"resource_pool {job.resource_pool!r} busy (run {holder})")
+
+
+def _lease_gate(rt: Runtime, job: Job, run: Run, leases: list[Lease], key: str,
+                busy: Callable[[str], str]) -> GateResult:
+    """Pass when the run takes the lease; a duplicate message when it already holds it; else wait or skip."""
+    holder = _take(rt, key, run, leases)
     if holder is None:
         return None
     if holder == run.id:
         return Blocked("duplicate message", duplicate=True)
-    return _blocked(rt, job, run, f"resource_pool {job.resource_pool!r} busy (run {holder})")
+    return _blocked(rt, job, run, busy(holder))
 
 
 def execute_and_process(rt: Runtime, run_id: str, *, worker_id: str | None = None) -> RunStatus | None:

@@ -35,11 +35,10 @@ def agent_app(agent_settings: Any, redis: Any) -> Any:
 
 
 @pytest.fixture
-def agent_worker(agent_app: Any, agent_settings: Any) -> Iterator[Any]:
-    from celery.contrib.testing.worker import start_worker
+def agent_worker(agent_app: Any) -> Iterator[Any]:
+    from tests.conftest import running_worker
 
-    with start_worker(agent_app, pool="threads", concurrency=4, perform_ping_check=False, loglevel="WARNING",
-                      queues=[agent_settings.queue], shutdown_timeout=20) as w:
+    with running_worker(agent_app) as w:
         yield w
 
 
