@@ -11,12 +11,11 @@ import pytest
 
 from clawsched.sched.errors import GatewayError, SpecError, TransientGatewayError
 from clawsched.sched.settings import Settings
+from clawsched.workers.chunking import CHANNEL_LIMITS, split_message
 from clawsched.workers.gateway import (
-    CHANNEL_LIMITS,
     GatewayClient,
     GatewayTimeoutError,
     new_session_key,
-    split_message,
     stable_session_key,
 )
 from tests.support.gateway_stub import GatewayStub
