@@ -8,18 +8,19 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import case, exists, func, literal, null, select, update
 from sqlalchemy.orm import Session
 
 from . import schedules
 from .db import Store
 from .errors import NotFound
-from .models import RUNS, Job, Run, new_id, row_dict, utcnow
+from .models import JOBS, RUNS, Job, Run, UTCDateTime, new_id, row_dict, utcnow
 from .states import FAILED, TERMINAL, DeliveryGuarantee, RunStatus, ScheduleKind, Trigger
 
 log = logging.getLogger(__name__)
@@ -121,37 +122,98 @@ def skip(store: Store, run_id: str, reason: str, *, now: datetime | None = None,
         return True
 
 
-def finish(store: Store, run_id: str, outcome: Outcome, *, now: datetime | None = None,
-           started_at: datetime | None = None) -> Run | None:
+def finish(store: Store, run_id: str, outcome: Outcome, *, now: datetime | None = None) -> Run | None:
     """running -> a terminal status, with the job's bookkeeping in the same transaction."""
-    done = finish_with_job(store, run_id, outcome, now=now, started_at=started_at)
-    return done[0] if done is not None else None
+    with store.read() as s:
+        run = s.get(Run, run_id)
+        job = s.get(Job, run.job_id) if run is not None else None
+    if run is None or job is None:
+        return None
+    done = finish_loaded(store, job, run, outcome, now=now)
+    return done.run if done is not None else None
 
 
-def finish_with_job(store: Store, run_id: str, outcome: Outcome, *, now: datetime | None = None,
-                    started_at: datetime | None = None) -> tuple[Run, Job | None] | None:
-    """``finish``, also returning the job as its bookkeeping left it (for the post-run pipeline).
+@dataclass(frozen=True)
+class Finished:
+    """A run as ``finish_loaded`` recorded it, its job as the bookkeeping left it (detached rows), and
+    whether the run was finalised in the same statement (no post-run step had anything to do)."""
 
-    One guarded ``UPDATE ... RETURNING`` (pass ``started_at`` when the caller knows it, to spare a read):
-    this runs once per run on the worker's hot path.
+    run: Run
+    job: Job | None
+    finalized: bool = False
+
+
+Settled = Callable[[Job, Run, bool], bool]
+"""``(job, finished run, the job has children) -> True`` when no post-run step has anything to do."""
+
+RUN_COLUMNS = tuple(c.name for c in RUNS.c)
+JOB_COLUMNS = tuple(c.name for c in JOBS.c)
+_CHILD = JOBS.alias("child")
+_BOOKKEEPING = ("last_run_at", "last_status", "consecutive_errors", "next_run_at", "enabled")
+
+
+def finish_loaded(store: Store, job: Job, run: Run, outcome: Outcome, *, now: datetime | None = None,
+                  settled: Settled | None = None) -> Finished | None:
+    """running -> terminal for a run whose rows the caller holds (a worker loaded them to start it).
+
+    This runs once per run on the worker's hot path, so it is one transaction of Core statements, two
+    for a success: the guarded ``UPDATE ... RETURNING`` of the run and the job's bookkeeping, written
+    in SQL (``consecutive_errors = 0``, an ``at`` job disabled) without reading the job first. When
+    ``settled`` says the post-run pipeline has nothing to do, ``finalized_at`` is set by the same
+    UPDATE, so such a run costs no further write; whether the job has children (the one fact that
+    needs the database) is decided inside that statement. A failure reads the job under a row lock,
+    because its error backoff depends on the job's current streak and next fire.
     """
     now = now or utcnow()
-    with store.session() as s:
-        if started_at is None:
-            started_at = s.scalar(select(Run.started_at).where(Run.id == run_id)) or now
-        duration = max(0, int((now - started_at).total_seconds() * 1000))
-        run = s.scalars(
-            update(Run).where(Run.id == run_id, Run.status == RunStatus.RUNNING.value)
-            .values(finished_at=now, duration_ms=duration, **outcome.columns())
-            .returning(Run),
-            execution_options={"synchronize_session": False},
-        ).one_or_none()
-        if run is None:
+    started_at = run.started_at or now
+    values: dict[str, Any] = {"finished_at": now, "duration_ms": max(0, int((now - started_at).total_seconds() * 1000)),
+                              **outcome.columns()}
+    if settled is not None:
+        values["finalized_at"] = _finalized_at(job, _with(run, values), settled, now)
+    with store.engine.begin() as conn:
+        row = conn.execute(
+            update(RUNS).where(RUNS.c.id == run.id, RUNS.c.status == RunStatus.RUNNING.value)
+            .values(values).returning(*RUNS.c)
+        ).first()
+        if row is None:
             return None
-        job = s.get(Job, run.job_id)
-        if job is not None:
-            record_on_job(job, run, now)
-        return run, job
+        final = Run(**row._mapping)
+        finalized = final.finalized_at is not None
+        if final.status == RunStatus.OK.value:
+            ok = (update(JOBS).where(JOBS.c.id == job.id)
+                  .values(last_run_at=now, last_status=RunStatus.OK.value, consecutive_errors=0,
+                          enabled=case((JOBS.c.schedule_kind == ScheduleKind.AT.value, False), else_=JOBS.c.enabled)))
+            if finalized:  # nothing downstream reads the job
+                conn.execute(ok)
+                return Finished(final, job, True)
+            jrow = conn.execute(ok.returning(*JOBS.c)).first()
+            return Finished(final, Job(**jrow._mapping) if jrow is not None else None, finalized)
+        jrow = conn.execute(select(JOBS).where(JOBS.c.id == job.id).with_for_update()).first()
+        if jrow is None:
+            return Finished(final, None, finalized)
+        fresh = Job(**jrow._mapping)
+        record_on_job(fresh, final, now)
+        conn.execute(update(JOBS).where(JOBS.c.id == job.id)
+                     .values({name: getattr(fresh, name) for name in _BOOKKEEPING}))
+        return Finished(final, fresh, finalized)
+
+
+def _with(run: Run, values: dict[str, Any]) -> Run:
+    """The row as the finishing UPDATE will leave it, for the ``settled`` predicate to read.
+
+    A plain namespace, not an ORM object: building a mapped instance costs more than the check it serves.
+    """
+    return cast(Run, SimpleNamespace(**{**{name: getattr(run, name) for name in RUN_COLUMNS}, **values}))
+
+
+def _finalized_at(job: Job, run: Run, settled: Settled, now: datetime) -> Any:
+    """``now`` when no post-run step has work, NULL when one has, or a SQL CASE when only children decide."""
+    without_children, with_children = settled(job, run, False), settled(job, run, True)
+    if without_children and with_children:
+        return now
+    if not without_children:
+        return None
+    return case((exists().where(_CHILD.c.parent_id == job.id), null()), else_=literal(now, UTCDateTime()))
 
 
 def record_on_job(job: Job, run: Run, now: datetime, *, replaying: bool = False) -> None:

@@ -31,7 +31,7 @@ AGENT_OFFLINE_AFTER = timedelta(hours=24)
 gate("gateway")(gateway_gate)
 
 
-@step("dispatch", 250)
+@step("dispatch", 250, idle=lambda job, run, has_children: not (job.origin or "").startswith("dispatch:"))
 def dispatch_turn(rt: Runtime, job: Job, run: Run) -> None:
     """A dispatched session's turn ended: keep its reply and end the dispatch (unless ``done`` did)."""
     if job.origin and job.origin.startswith("dispatch:"):

@@ -28,7 +28,8 @@ from .runtime import Runtime
 log = logging.getLogger(__name__)
 
 
-@step("chains", order=200)
+@step("chains", order=200,
+      idle=lambda job, run, has_children: not has_children or not chains.outcome_matches("complete", run.status))
 def trigger_children(rt: Runtime, job: Job, run: Run) -> None:
     if not chains.outcome_matches("complete", run.status) or not runs.is_final(rt.store, job, run):
         return

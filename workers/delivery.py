@@ -197,7 +197,7 @@ def send_webhook(rt: Runtime, job: Job, run: Run) -> str:
 # ---------------------------------------------------------------------------------------------- steps
 
 
-@step("delivery", 300)
+@step("delivery", 300, idle=lambda job, run, has_children: plan(job, run) is None)
 def deliver(rt: Runtime, job: Job, run: Run) -> None:
     decision = plan(job, run)
     if decision is None:
@@ -258,14 +258,21 @@ def should_alert(streak: int, policy: AlertPolicy, last_alert: datetime | None, 
     return streak >= policy.after and (last_alert is None or now - last_alert >= policy.cooldown)
 
 
-@step("failure_alert", 350)
-def failure_alert(rt: Runtime, job: Job, run: Run) -> None:
+def _alert_may_follow(job: Job, run: Run) -> bool:
+    """A final failure (or skip, when asked) of a job with an alert policy: the streak is worth counting."""
     policy = alert_policy(job)
     status = RunStatus(run.status)
     if policy is None or not (status in FAILED or (status == RunStatus.SKIPPED and policy.include_skipped)):
+        return False
+    return not runs.will_retry(job, run)
+
+
+@step("failure_alert", 350, idle=lambda job, run, has_children: not _alert_may_follow(job, run))
+def failure_alert(rt: Runtime, job: Job, run: Run) -> None:
+    if not _alert_may_follow(job, run):
         return
-    if runs.will_retry(job, run):
-        return
+    policy = alert_policy(job)
+    assert policy is not None
     with rt.store.read() as s:
         statuses = list(s.scalars(select(Run.status).where(Run.job_id == job.id, Run.finished_at.is_not(None),
                                                            Run.finished_at <= run.finished_at)

@@ -15,11 +15,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from clawsched.sched import runs
 from clawsched.sched.leases import Lease
-from clawsched.sched.models import Job, Run, utcnow
+from clawsched.sched.models import JOBS, RUNS, Job, Run, utcnow
 from clawsched.sched.runs import Outcome
 from clawsched.sched.states import OverlapPolicy, RunStatus, Trigger
 
@@ -121,21 +121,24 @@ def _lease_gate(rt: Runtime, job: Job, run: Run, leases: list[Lease], key: str,
 
 def execute_and_process(rt: Runtime, run_id: str, *, worker_id: str | None = None) -> RunStatus | None:
     """``execute``, then the post-run pipeline in the same process (retries, chains, delivery)."""
-    finished: list[tuple[Job, Run]] = []
+    finished: list[runs.Finished] = []
     status = execute(rt, run_id, worker_id=worker_id, finished=finished)
     if finished:
-        pipeline.run_steps(rt, *finished[0])
+        done = finished[0]
+        if not done.finalized and done.job is not None:
+            pipeline.run_steps(rt, done.job, done.run)
     elif status is not None and status.terminal:
         pipeline.process(rt, run_id)
     return status
 
 
 def execute(rt: Runtime, run_id: str, *, worker_id: str | None = None,
-            finished: list[tuple[Job, Run]] | None = None) -> RunStatus | None:
+            finished: list[runs.Finished] | None = None) -> RunStatus | None:
     """Run ``run_id`` to a terminal state; None when the message was a duplicate or the run vanished.
 
-    ``finished`` receives the (job, run) rows as the outcome left them, for a caller that goes on to
-    the post-run pipeline without reading them again.
+    ``finished`` receives the rows as the outcome left them, for a caller that goes on to the post-run
+    pipeline without reading them again. A run whose pipeline has nothing to do is finalised as its
+    outcome is recorded.
     """
     plugins.load()
     loaded = _load(rt, run_id)
@@ -188,17 +191,26 @@ def _hold(rt: Runtime, job: Job, run: Run, blocked: Blocked) -> RunStatus | None
     return RunStatus.SKIPPED
 
 
+_LOAD = (
+    select(*JOBS.c, *(c.label(f"run_{c.name}") for c in RUNS.c))
+    .join_from(JOBS, RUNS, RUNS.c.job_id == JOBS.c.id)
+    .where(RUNS.c.id == bindparam("run_id"), RUNS.c.status == RunStatus.QUEUED.value)
+)
+
+
 def _load(rt: Runtime, run_id: str) -> tuple[Job, Run] | None:
-    with rt.store.read() as s:
-        row = s.execute(
-            select(Job, Run).join(Run, Run.job_id == Job.id)
-            .where(Run.id == run_id, Run.status == RunStatus.QUEUED.value)
-        ).first()
-        return (row[0], row[1]) if row is not None else None
+    """The queued run and its job, as detached rows: one Core query built once (this is once per run)."""
+    with rt.store.read_engine.connect() as conn:
+        row = conn.execute(_LOAD, {"run_id": run_id}).first()
+    if row is None:
+        return None
+    split = len(runs.JOB_COLUMNS)
+    return Job(**dict(zip(runs.JOB_COLUMNS, row[:split], strict=True))), \
+        Run(**dict(zip(runs.RUN_COLUMNS, row[split:], strict=True)))
 
 
 def _run(rt: Runtime, job: Job, run: Run, leases: list[Lease],
-         finished: list[tuple[Job, Run]] | None = None) -> RunStatus:
+         finished: list[runs.Finished] | None = None) -> RunStatus:
     cancelled = threading.Event()
     beats = heartbeats.service(rt)
     beats.watch(run.id, leases, cancelled)
@@ -217,10 +229,10 @@ def _run(rt: Runtime, job: Job, run: Run, leases: list[Lease],
             cancel_channel.forget(run.id)
     if cancelled.is_set() and outcome.status != RunStatus.OK:
         return RunStatus.CANCELLED  # the row already says cancelled; nothing to write
-    done = runs.finish_with_job(rt.store, run.id, outcome, now=utcnow(), started_at=run.started_at)
+    done = runs.finish_loaded(rt.store, job, run, outcome, now=utcnow(),
+                              settled=pipeline.idle if finished is not None else None)
     if done is None:
         return RunStatus.CANCELLED
-    final_run, final_job = done
-    if finished is not None and final_job is not None:
-        finished.append((final_job, final_run))
-    return RunStatus(final_run.status)
+    if finished is not None:
+        finished.append(done)
+    return RunStatus(done.run.status)

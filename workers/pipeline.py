@@ -1,10 +1,16 @@
 """After a run ends: one outcome, consumed by a pipeline of steps (retries, chains, delivery, clean-up).
 
-The pipeline runs in the ``clawsched.finished`` callback task that Celery sends when the run task
-returns. Celery may send a callback twice and never sends one if the worker died at the wrong moment,
-so every step is idempotent (unique keys, guarded writes) and the reconciler re-runs the pipeline for
-finished runs that were never finalised. A step that raises is logged and does not stop the others;
-the run is marked finalised only when every step has succeeded.
+The pipeline runs in the run task itself right after the outcome is recorded (``post_run="inline"``)
+or in the ``clawsched.finished`` callback task (``"callback"``). Celery may send a callback twice and
+never sends one if the worker died at the wrong moment, so every step is idempotent (unique keys,
+guarded writes) and the reconciler re-runs the pipeline for finished runs that were never finalised. A
+step that raises is logged and does not stop the others; the run is marked finalised only when every
+step has succeeded.
+
+Most runs need none of it: a shell job that succeeded, with no children, retries or delivery. A step
+may say so cheaply with an ``idle`` predicate; when every step is idle, the worker records the outcome
+and the finalisation in one statement and skips the pipeline (``idle``). A step without a predicate
+(a plugin's, by default) is never idle, so it always runs.
 """
 
 from __future__ import annotations
@@ -25,26 +31,38 @@ from .runtime import Runtime
 log = logging.getLogger(__name__)
 
 
+Idle = Callable[[Job, Run, bool], bool]
+"""``(job, finished run, the job has children) -> True`` when the step certainly has nothing to do."""
+
+
 @dataclass(frozen=True)
 class Step:
     name: str
     order: int
     fn: Callable[[Runtime, Job, Run], None]
+    idle: Idle | None = None
 
 
 STEPS: list[Step] = []
 
 
-def step(name: str, order: int) -> Callable[[Callable[[Runtime, Job, Run], None]], Callable[[Runtime, Job, Run], None]]:
+def step(name: str, order: int, *, idle: Idle | None = None
+         ) -> Callable[[Callable[[Runtime, Job, Run], None]], Callable[[Runtime, Job, Run], None]]:
     """Register a post-run step; lower ``order`` runs first. Re-registering a name replaces it."""
 
     def register(fn: Callable[[Runtime, Job, Run], None]) -> Callable[[Runtime, Job, Run], None]:
         STEPS[:] = [s for s in STEPS if s.name != name]
-        STEPS.append(Step(name, order, fn))
+        STEPS.append(Step(name, order, fn, idle))
         STEPS.sort(key=lambda s: s.order)
         return fn
 
     return register
+
+
+def idle(job: Job, run: Run, has_children: bool) -> bool:
+    """Whether no step has anything to do for this finished run (so it can be finalised as it is recorded)."""
+    plugins.load()
+    return all(st.idle is not None and st.idle(job, run, has_children) for st in STEPS)
 
 
 def process(rt: Runtime, run_id: str) -> bool:
@@ -83,7 +101,7 @@ def _mark_finalized(rt: Runtime, run_id: str) -> bool:
     return True
 
 
-@step("delete_after_run", order=900)
+@step("delete_after_run", order=900, idle=lambda job, run, has_children: not job.delete_after_run)
 def delete_after_run(rt: Runtime, job: Job, run: Run) -> None:
     """One-shot clean-up: an ``at`` job goes after its final run, a recurring one after a success."""
     if not job.delete_after_run or run.status == RunStatus.SKIPPED.value or will_retry(job, run):

@@ -45,7 +45,7 @@ def reap_stale(rt: Runtime, app: Any) -> int:
     return reaped
 
 
-@step("replays", order=90)
+@step("replays", order=90, idle=lambda job, run, has_children: run.status != RunStatus.CRASHED.value)
 def replay_crashed(rt: Runtime, job: Job, run: Run) -> None:
     """An ``at-least-once`` job's crashed run is run again, carrying the original's idempotency key."""
     if run.status != RunStatus.CRASHED.value:
@@ -69,7 +69,8 @@ def replay_crashed(rt: Runtime, job: Job, run: Run) -> None:
     notify(rt.redis, rt.settings, "replay")
 
 
-@step("release_waiters", order=50)
+@step("release_waiters", order=50,
+      idle=lambda job, run, has_children: job.overlap_policy != "queue" and not job.resource_pool)
 def release_waiters(rt: Runtime, job: Job, run: Run) -> None:
     """Runs waiting for this job (overlap ``queue``) or its resource pool become due now."""
     if job.overlap_policy != "queue" and not job.resource_pool:

@@ -23,7 +23,7 @@ from .runtime import Runtime
 log = logging.getLogger(__name__)
 
 
-@step("retries", order=100)
+@step("retries", order=100, idle=lambda job, run, has_children: not runs.will_retry(job, run) or not job.enabled)
 def schedule_retry(rt: Runtime, job: Job, run: Run) -> None:
     if not runs.will_retry(job, run) or not job.enabled:
         return
