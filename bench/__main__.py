@@ -184,9 +184,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--set", action="append", default=[], metavar="SIZE=VALUE",
                         help="override a size, e.g. --set fires=100 --set job_counts=10,1000")
     parser.add_argument("--table", type=Path, metavar="JSON", help="print the table of a saved run and exit")
+    parser.add_argument("--best-of", nargs="+", type=Path, metavar="JSON",
+                        help="merge saved runs: each figure from the run where it did best (bench/best.py)")
     args = parser.parse_args(argv)
     if args.table:
         table_from_json(args.table, args.markdown)
+        return 0
+    if args.best_of:
+        from .best import best_of
+
+        merged_figures, merged = best_of(args.best_of)
+        out = args.output or REPO / "bench" / "results" / f"best-of-{len(args.best_of)}.json"
+        out.write_text(json.dumps(merged, indent=2, default=str))
+        print_table(merged_figures, args.markdown)
+        print(f"\n# JSON: {out}", file=sys.stderr)
         return 0
 
     only = {name.strip() for name in args.only.split(",") if name.strip()}

@@ -63,7 +63,7 @@ def _stage_note(stages: dict[str, dict[str, float]]) -> str:
     return "p50/p99 ms: " + ", ".join(f"{k} {v['p50']:.1f}/{v['p99']:.1f}" for k, v in stages.items())
 
 
-def scheduled_latency(env: Env, total_jobs: int, fires: int, spacing: float) -> tuple[dict[str, float], str]:
+def scheduled_latency(env: Env, total_jobs: int, fires: int, spacing: float) -> tuple[dict[str, Any], str]:
     from clawsched.sched.models import Job, Run, utcnow
     from clawsched.sched.wake import notify
 
@@ -95,7 +95,7 @@ def scheduled_latency(env: Env, total_jobs: int, fires: int, spacing: float) -> 
     return result | {"not_ok": len(bad), "stages": _stages(rows[WARMUP:wanted], "scheduled_for")}, ids[0]
 
 
-def manual_latency(env: Env, job_id: str, count: int, spacing: float) -> dict[str, float]:
+def manual_latency(env: Env, job_id: str, count: int, spacing: float) -> dict[str, Any]:
     from clawsched.sched import jobs
     from clawsched.sched.models import Run
     from clawsched.sched.wake import notify

@@ -37,3 +37,30 @@ def test_smoke_run_reports_every_figure_with_its_baseline(tmp_path, redis_url):
         assert f["ratio"] == pytest.approx(f["value"] / f["baseline"]), f
     assert report["checks"] and "plan" in report["checks"][0]
     assert "figure" in done.stdout and "baseline" in done.stdout
+
+
+def _run_file(path: Path, figures: list[dict]) -> Path:
+    path.write_text(json.dumps({"started": "2026-11-22T00:00:00", "finished": "2026-11-22T00:01:00",
+                                "figures": figures}))
+    return path
+
+
+def _fig(name: str, value: float, unit: str, baseline: float, passed: bool | None) -> dict:
+    return {"bench": "x", "name": name, "value": value, "unit": unit, "baseline": baseline,
+            "baseline_name": "b", "target": "t", "passed": passed, "note": "", "available": True, "extra": {}}
+
+
+def test_best_of_takes_each_figure_from_the_run_where_it_did_best(tmp_path):
+    from bench.best import best_of
+
+    one = _run_file(tmp_path / "1.json", [_fig("p99", 60.0, "ms", 10.0, False),
+                                          _fig("rate", 100.0, "runs/s", 300.0, False)])
+    two = _run_file(tmp_path / "2.json", [_fig("p99", 45.0, "ms", 12.0, True),
+                                          _fig("rate", 90.0, "runs/s", 150.0, True)])
+    three = _run_file(tmp_path / "3.json", [_fig("p99", 40.0, "ms", 9.0, True)])
+    figures, merged = best_of([one, two, three])
+    by_name = {f.name: f for f in figures}
+    assert by_name["p99"].value == 40.0 and by_name["p99"].baseline == 9.0  # value and baseline from one run
+    assert by_name["rate"].value == 90.0 and by_name["rate"].passed  # a pass beats a higher failing value
+    assert "best of 3: 60, 45, 40" in by_name["p99"].note
+    assert len(merged["figures"]) == 2 and len(by_name["p99"].extra["all_runs"]) == 3
