@@ -31,6 +31,11 @@ class CliContext:
 
         return client(self.settings.redis_url)
 
+    def close(self) -> None:
+        """End the store's connections politely; a CLI process exits right after its command."""
+        if "store" in self.__dict__:
+            self.store.dispose()
+
     def wake(self, reason: str) -> bool:
         """Wake the beats so a change takes effect now, not at their next planned look."""
         from clawsched.sched.wake import notify

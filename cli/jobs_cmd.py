@@ -49,11 +49,11 @@ def _schedule_text(job: Any) -> str:
     return kind
 
 
-@command(jobs, "list")
+@command(jobs, "list", short_lived=True)
 @click.option("--type", "job_type", help="Only jobs of this job_type (standard, watchdog).")
 def jobs_list(obj: CliContext, as_json: bool, job_type: str | None) -> None:
     """List jobs with their status and next run (in each job's time zone)."""
-    from clawsched.sched import jobs as svc
+    from clawsched.sched import listing as svc  # not `jobs`: that would import the ORM and the schedules
 
     rows = svc.list_with_status(obj.store, job_type=job_type)
     if as_json:
@@ -67,7 +67,7 @@ def jobs_list(obj: CliContext, as_json: bool, job_type: str | None) -> None:
     )
 
 
-@command(jobs, "get")
+@command(jobs, "get", short_lived=True)
 @click.argument("job_id")
 def jobs_get(obj: CliContext, as_json: bool, job_id: str) -> None:
     """Show every field of one job as JSON."""

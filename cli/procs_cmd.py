@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-import tempfile
 import time
 from pathlib import Path
 
@@ -80,6 +79,8 @@ DEMO_JOB = {
 @click.option("--home", type=click.Path(path_type=Path), help="Where to keep state (default: a temporary folder).")
 def demo(obj: CliContext, as_json: bool, wanted: int, home: Path | None) -> None:
     """Start clawsched embedded, add a shell job that runs every 2 s, show its runs, stop."""
+    import tempfile
+
     from clawsched.sched import jobs, runs
     from clawsched.sched.db import Store
     from clawsched.sched.redisconn import client

@@ -25,7 +25,7 @@ def _rows(items: list) -> list[tuple]:  # type: ignore[type-arg]
 HEADERS = ["id", "job", "status", "trigger", "started", "ms", "exit", "summary"]
 
 
-@command(runs, "list")
+@command(runs, "list", short_lived=True)
 @click.argument("job_id")
 @click.argument("limit", required=False, default=20, type=int)
 def runs_list(obj: CliContext, as_json: bool, job_id: str, limit: int) -> None:
@@ -38,7 +38,7 @@ def runs_list(obj: CliContext, as_json: bool, job_id: str, limit: int) -> None:
     emit_json([svc.as_dict(r) for r in items]) if as_json else table(_rows(items), HEADERS)
 
 
-@command(runs, "get")
+@command(runs, "get", short_lived=True)
 @click.argument("run_id")
 def runs_get(obj: CliContext, as_json: bool, run_id: str) -> None:
     """Every field of one run as JSON."""
@@ -62,7 +62,7 @@ def runs_output(obj: CliContext, as_json: bool, run_id: str, stream: str) -> Non
         click.echo(text, nl=False)
 
 
-@command(runs, "running")
+@command(runs, "running", short_lived=True)
 def runs_running(obj: CliContext, as_json: bool) -> None:
     """Runs that are running now, with the host and pid running them."""
     from clawsched.sched import runs as svc

@@ -1,16 +1,23 @@
-"""Engines and sessions: SQLite (WAL, foreign keys, busy timeout) and PostgreSQL through one code path."""
+"""Engines and sessions: SQLite (WAL, foreign keys, busy timeout) and PostgreSQL through one code path.
+
+``sqlalchemy.orm`` is imported on the first session, not here: a CLI read that goes through Core
+(``clawsched jobs list``) opens a Store without paying a tenth of a second for the ORM.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cached_property
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.orm import Session, sessionmaker
 
 from .errors import NotFound, UnavailableError
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
 
 T = TypeVar("T")
 
@@ -71,9 +78,19 @@ class Store:
     def __init__(self, url: str, **engine_kwargs: Any) -> None:
         self.url = normalise_url(url)
         self.engine = make_engine(self.url, **engine_kwargs)
-        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         self.read_engine = self.engine.execution_options(clawsched_read_only=True)
-        self._readers = sessionmaker(self.read_engine, expire_on_commit=False)
+
+    @cached_property
+    def sessions(self) -> sessionmaker[Session]:
+        from sqlalchemy.orm import sessionmaker
+
+        return sessionmaker(self.engine, expire_on_commit=False)
+
+    @cached_property
+    def _readers(self) -> sessionmaker[Session]:
+        from sqlalchemy.orm import sessionmaker
+
+        return sessionmaker(self.read_engine, expire_on_commit=False)
 
     @property
     def dialect(self) -> str:

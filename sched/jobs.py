@@ -17,7 +17,12 @@ from sqlalchemy import update as sql_update
 from . import runs, schedules
 from .db import Store
 from .errors import Conflict, NotFound, SpecError
-from .models import JOBS, RUNS, Job, Run, new_id, row_dict, utcnow
+
+# ``jobs list`` imports ``listing`` alone (Core, no ORM); the rest of the package finds them here.
+from .listing import as_dict as as_dict
+from .listing import list_with_status as list_with_status
+from .listing import status_of as status_of
+from .models import Job, Run, new_id, utcnow
 from .states import RunStatus, ScheduleKind, Trigger
 
 log = logging.getLogger(__name__)
@@ -138,34 +143,6 @@ def list_jobs(store: Store, *, job_type: str | None = None, limit: int | None = 
         return list(s.scalars(q))
 
 
-def status_of(job: Any, running_ids: set[str]) -> str:
-    """The one-word status ``jobs list`` shows: disabled, running, ok, error, skipped or idle."""
-    if not job.enabled:
-        return "disabled"
-    if job.id in running_ids:
-        return "running"
-    if job.last_status in (RunStatus.OK.value, RunStatus.SKIPPED.value):
-        return job.last_status
-    if job.last_status in (RunStatus.ERROR.value, RunStatus.TIMEOUT.value, RunStatus.CRASHED.value):
-        return "error"
-    return "idle"
-
-
-def list_with_status(store: Store, *, job_type: str | None = None) -> list[tuple[Any, str]]:
-    """Every job (as a read-only row with the job's attributes) and its one-word status.
-
-    Core rows rather than ORM objects: listing a thousand jobs is what ``jobs list`` does on every call.
-    """
-    q = select(JOBS).order_by(JOBS.c.created_at, JOBS.c.id)
-    if job_type:
-        q = q.where(JOBS.c.job_type == job_type)
-    running = select(RUNS.c.job_id).where(RUNS.c.status == RunStatus.RUNNING.value).distinct()
-    with store.read_engine.connect() as conn:  # a deferred BEGIN: SQLite's write lock is not taken
-        rows = conn.execute(q).all()
-        running_ids = set(conn.execute(running).scalars())
-    return [(row, status_of(row, running_ids)) for row in rows]
-
-
 def count(store: Store) -> dict[str, int]:
     with store.read() as s:
         total = s.scalar(select(func.count()).select_from(Job)) or 0
@@ -236,15 +213,6 @@ def _load(s: Any, job_id: str) -> Job:
     if job is None:
         raise NotFound(f"job {job_id!r} not found; list jobs with `clawsched jobs list`")
     return job
-
-
-def as_dict(job: Any, status: str | None = None) -> dict[str, Any]:
-    out = row_dict(job, Job)
-    if out.get("delivery_secret"):
-        out["delivery_secret"] = "***"
-    if status is not None:
-        out["status"] = status
-    return out
 
 
 def cancel(store: Store, job_id: str, *, cascade: bool = True, reason: str = "cancelled by operator",

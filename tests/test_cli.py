@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import gc
 import json
+import os
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -105,3 +109,35 @@ def test_status_schema_and_version(run_cli):
     assert "awaiting_approval" in run_schema["statuses"] and "shell_exit_code" in run_schema["fields"]
     assert run_cli("--version").output.strip().endswith("0.1.0")
     assert json.loads(run_cli("version", "--json").output)["version"] == "0.1.0"
+
+
+# What `jobs list` must never import: it runs on every call, on a 400 ms budget (sqlalchemy.orm alone is ~0.1 s).
+HEAVY = ("sqlalchemy.orm", "pydantic", "celery", "httpx", "croniter")
+LIST_IN_A_FRESH_PROCESS = f"""
+import sys
+from clawsched.cli.main import main
+sys.argv = ["clawsched", "jobs", "list", "--json"]
+try:
+    main()
+finally:
+    print(sorted(m for m in {HEAVY!r} if m in sys.modules), file=sys.stderr)
+"""
+
+
+def test_jobs_list_stays_on_core_and_prints_what_get_prints(store, settings):
+    job = jobs.create(store, SHELL)
+    env = {**os.environ, "CLAWSCHED_HOME": str(settings.home), "CLAWSCHED_DATABASE_URL": settings.database_url}
+    done = subprocess.run([sys.executable, "-c", LIST_IN_A_FRESH_PROCESS], env=env, capture_output=True,
+                          text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.splitlines()[-1] == "[]", done.stderr
+    listed = json.loads(done.stdout)
+    assert [j.pop("status") for j in listed] == ["idle"] and listed[0].pop("next_run_local")
+    assert listed == [jobs.as_dict(jobs.get(store, job.id))]  # a Core row and an ORM object print the same
+
+
+def test_short_lived_commands_leave_the_cycle_collector_on(run_cli):
+    run_cli("jobs", "list", "--json")
+    assert gc.isenabled()
+    run_cli("jobs", "get", "nope", expect=3)  # the error path too
+    assert gc.isenabled()

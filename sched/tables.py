@@ -1,0 +1,403 @@
+"""The SQL schema as Core tables: the system of record for every fact a user can ask about.
+
+Core, not the ORM, so a read that only lists rows (``clawsched jobs list``) imports no ``sqlalchemy.orm``;
+``models`` maps its classes onto these same tables. Instants are stored as naive UTC (``UTCDateTime``
+converts at the boundary) so SQLite and PostgreSQL compare them the same way. Ids are text (uuid4 hex) so
+they can come from other systems unchanged. Columns follow openclaw-scheduler's schema (seed 004) so its
+users find every field they know.
+"""
+
+from __future__ import annotations
+
+import functools
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+METADATA = MetaData(naming_convention=NAMING)
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in Python, naive UTC in the database (identical on SQLite and PostgreSQL)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r} reached the store; instants must carry a timezone")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if isinstance(value, str):  # SQLite text written by raw SQL
+            value = datetime.fromisoformat(value)
+        return value.replace(tzinfo=UTC)
+
+
+JOBS = Table(
+    "jobs",
+    METADATA,
+    Column("id", String(64), primary_key=True, default=new_id),
+    Column("name", String(200), nullable=False),
+    Column("description", Text),
+    Column("enabled", Boolean, default=True, nullable=False),
+    # schedule
+    Column("schedule_kind", String(16), default="cron", nullable=False),
+    Column("schedule_cron", String(128)),
+    Column("schedule_at", UTCDateTime()),
+    Column("schedule_every_ms", Integer),
+    Column("schedule_anchor", UTCDateTime()),
+    Column("schedule_tz", String(128), default="UTC", nullable=False),
+    Column("stagger_ms", Integer, default=0, nullable=False),
+    # what runs
+    Column("session_target", String(16), default="isolated", nullable=False),
+    Column("session_id", String(256)),
+    Column("agent_id", String(128), default="main", nullable=False),
+    Column("payload_kind", String(32), default="agentTurn", nullable=False),
+    Column("payload_message", Text, nullable=False),
+    Column("payload_model", String(256)),
+    Column("payload_thinking", String(64)),
+    Column("payload_timeout_seconds", Integer),
+    Column("wake_mode", String(32), default="now", nullable=False),
+    Column("execution_intent", String(16), default="execute", nullable=False),
+    Column("execution_read_only", Boolean, default=False, nullable=False),
+    Column("env", JSON),
+    Column("cwd", String(1024)),
+    # execution policy
+    Column("overlap_policy", String(16), default="skip", nullable=False),
+    Column("run_timeout_ms", Integer, default=300_000, nullable=False),
+    Column("max_queued_dispatches", Integer, default=25, nullable=False),
+    Column("max_pending_approvals", Integer, default=10, nullable=False),
+    Column("max_trigger_fanout", Integer, default=25, nullable=False),
+    Column("queued_count", Integer, default=0, nullable=False),
+    Column("output_store_limit_bytes", Integer, default=65536, nullable=False),
+    Column("output_excerpt_limit_bytes", Integer, default=2000, nullable=False),
+    Column("output_summary_limit_bytes", Integer, default=5000, nullable=False),
+    Column("output_offload_threshold_bytes", Integer, default=65536, nullable=False),
+    Column("max_retries", Integer, default=0, nullable=False),
+    Column("resource_pool", String(128)),
+    Column("auth_profile", String(256)),
+    Column("delivery_guarantee", String(16), default="at-most-once", nullable=False),
+    # delivery
+    Column("delivery_mode", String(32), default="none", nullable=False),
+    Column("delivery_channel", String(64)),
+    Column("delivery_to", String(1024)),
+    Column("delivery_secret", String(256)),
+    Column("delivery_opt_out_reason", String(512)),
+    Column("failure_alert", JSON),
+    Column("origin", String(256)),
+    Column("delete_after_run", Boolean, default=False, nullable=False),
+    Column("ttl_hours", Integer),
+    # chains and gates
+    Column("parent_id", String(64), ForeignKey("jobs.id", ondelete="CASCADE"), index=True),
+    Column("trigger_on", String(16)),
+    Column("trigger_delay_s", Integer, default=0, nullable=False),
+    Column("trigger_condition", String(1024)),
+    Column("approval_required", Boolean, default=False, nullable=False),
+    Column("approval_timeout_s", Integer, default=3600, nullable=False),
+    Column("approval_auto", String(16), default="reject", nullable=False),
+    # agent context
+    Column("context_retrieval", String(16), default="none", nullable=False),
+    Column("context_retrieval_limit", Integer, default=5, nullable=False),
+    Column("preferred_session_key", String(512)),
+    # watchdogs (sub-agent dispatch)
+    Column("job_type", String(16), default="standard", nullable=False),
+    Column("watchdog_target_label", String(256)),
+    Column("watchdog_check_cmd", Text),
+    Column("watchdog_timeout_min", Integer),
+    Column("watchdog_alert_channel", String(64)),
+    Column("watchdog_alert_target", String(256)),
+    Column("watchdog_self_destruct", Boolean, default=True, nullable=False),
+    Column("watchdog_started_at", UTCDateTime()),
+    # scheduling state
+    Column("next_run_at", UTCDateTime()),
+    Column("last_run_at", UTCDateTime()),
+    Column("last_status", String(32)),
+    Column("consecutive_errors", Integer, default=0, nullable=False),
+    Column("created_at", UTCDateTime(), default=utcnow, nullable=False),
+    Column("updated_at", UTCDateTime(), default=utcnow, onupdate=utcnow, nullable=False),
+    # The beat's due query: enabled jobs ordered by next fire. Its cost follows what is due.
+    Index("ix_jobs_due", "enabled", "next_run_at"),
+    Index("ix_jobs_resource_pool", "resource_pool"),
+)
+
+
+RUNS = Table(
+    "runs",
+    METADATA,
+    Column("id", String(64), primary_key=True, default=new_id),
+    Column("job_id", String(64), ForeignKey("jobs.id", ondelete="CASCADE"), nullable=False),
+    Column("status", String(32), default="pending", nullable=False),
+    Column("trigger", String(16), default="schedule", nullable=False),
+    Column("scheduled_for", UTCDateTime()),  # the schedule instant this run fires (unique per job)
+    Column("not_before", UTCDateTime()),  # a pending run is dispatched by beat once this has passed
+    Column("created_at", UTCDateTime(), default=utcnow, nullable=False),
+    Column("dispatched_at", UTCDateTime()),
+    Column("started_at", UTCDateTime()),
+    Column("finished_at", UTCDateTime()),
+    Column("finalized_at", UTCDateTime()),  # post-run pipeline (chains, retries, delivery) completed
+    Column("duration_ms", Integer),
+    Column("last_heartbeat", UTCDateTime()),
+    Column("hostname", String(256)),
+    Column("pid", Integer),
+    Column("worker_id", String(256)),
+    Column("session_key", String(512)),
+    Column("session_id", String(256)),
+    Column("summary", Text),
+    Column("reply", Text),
+    Column("usage", JSON),
+    Column("error_message", Text),
+    Column("skip_reason", String(512)),
+    Column("shell_exit_code", Integer),
+    Column("shell_signal", String(32)),
+    Column("shell_timed_out", Boolean, default=False, nullable=False),
+    Column("shell_stdout", Text),
+    Column("shell_stderr", Text),
+    Column("shell_stdout_path", String(1024)),
+    Column("shell_stderr_path", String(1024)),
+    Column("shell_stdout_bytes", Integer),
+    Column("shell_stderr_bytes", Integer),
+    Column("run_timeout_ms", Integer),
+    Column("triggered_by_run", String(64), index=True),
+    Column("retry_of", String(64), unique=True),
+    Column("retry_count", Integer, default=0, nullable=False),
+    Column("replay_of", String(64), unique=True),
+    Column("idempotency_key", String(256)),
+    Column("trigger_context", JSON),
+    Column("chain_depth", Integer, default=0, nullable=False),
+    # One run per job per scheduled instant: a second beat's claim of the same fire fails here.
+    UniqueConstraint("job_id", "scheduled_for", name="uq_runs_job_scheduled"),
+    # One child run per (parent run, child job): a replayed chain callback creates nothing twice.
+    UniqueConstraint("triggered_by_run", "job_id", name="uq_runs_parent_child"),
+    Index("ix_runs_job_history", "job_id", "created_at"),
+    Index("ix_runs_status_due", "status", "not_before"),
+)
+
+
+APPROVALS = Table(
+    "approvals",
+    METADATA,
+    Column("id", String(64), primary_key=True, default=new_id),
+    Column("job_id", String(64), ForeignKey("jobs.id", ondelete="CASCADE"), index=True, nullable=False),
+    Column("run_id", String(64), ForeignKey("runs.id", ondelete="CASCADE"), unique=True, nullable=False),
+    Column("status", String(16), default="pending", nullable=False),
+    Column("requested_at", UTCDateTime(), default=utcnow, nullable=False),
+    Column("expires_at", UTCDateTime()),
+    Column("resolved_at", UTCDateTime()),
+    Column("resolved_by", String(256)),
+    Column("reason", Text),
+    Index("ix_approvals_status_expires", "status", "expires_at"),
+)
+
+
+AGENTS = Table(
+    "agents",
+    METADATA,
+    Column("id", String(128), primary_key=True),
+    Column("name", String(256)),
+    Column("status", String(16), default="idle", nullable=False),
+    Column("last_seen_at", UTCDateTime()),
+    Column("session_key", String(512)),
+    Column("capabilities", JSON),
+    Column("delivery_channel", String(64)),
+    Column("delivery_to", String(256)),
+    Column("brand_name", String(128)),
+    Column("created_at", UTCDateTime(), default=utcnow, nullable=False),
+)
+
+
+MESSAGES = Table(
+    "messages",
+    METADATA,
+    Column("id", String(64), primary_key=True, default=new_id),
+    Column("from_agent", String(128), nullable=False),
+    Column("to_agent", String(128), nullable=False),
+    Column("reply_to", String(64), index=True),
+    Column("kind", String(32), default="text", nullable=False),
+    Column("subject", String(512)),
+    Column("body", Text, nullable=False),
+    Column("metadata", JSON),
+    Column("priority", Integer, default=0, nullable=False),
+    Column("channel", String(64)),
+    Column("owner", String(128)),
+    Column("status", String(16), default="pending", nullable=False),
+    Column("delivered_at", UTCDateTime()),
+    Column("read_at", UTCDateTime()),
+    Column("expires_at", UTCDateTime()),
+    Column("created_at", UTCDateTime(), default=utcnow, nullable=False),
+    Column("job_id", String(64)),
+    Column("run_id", String(64)),
+    Index("ix_messages_inbox", "to_agent", "status", "priority", "created_at"),
+)
+
+
+MESSAGE_RECEIPTS = Table(
+    "message_receipts",
+    METADATA,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("message_id", String(64), ForeignKey("messages.id", ondelete="CASCADE"), index=True, nullable=False),
+    Column("agent_id", String(128), nullable=False),
+    Column("event", String(16), nullable=False),  # delivered | read | acked | expired
+    Column("actor", String(128)),
+    Column("note", Text),
+    Column("created_at", UTCDateTime(), default=utcnow, nullable=False),
+)
+
+
+TASK_TRACKER = Table(
+    "task_tracker",
+    METADATA,
+    Column("id", String(64), primary_key=True, default=new_id),
+    Column("name", String(256), nullable=False),
+    Column("status", String(16), default="active", nullable=False),
+    Column("timeout_s", Integer, default=1800, nullable=False),
+    Column("delivery_channel", String(64)),
+    Column("delivery_to", String(256)),
+    Column("created_at", UTCDateTime(), default=utcnow, nullable=False),
+    Column("completed_at", UTCDateTime()),
+    Column("summary", Text),
+    Column("summary_delivered_at", UTCDateTime()),
+)
+
+
+TASK_TRACKER_AGENTS = Table(
+    "task_tracker_agents",
+    METADATA,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("tracker_id", String(64), ForeignKey("task_tracker.id", ondelete="CASCADE"), nullable=False),
+    Column("label", String(256), nullable=False),
+    Column("status", String(16), default="pending", nullable=False),
+    Column("session_key", String(512)),
+    Column("last_heartbeat", UTCDateTime()),
+    Column("message", Text),
+    Column("finished_at", UTCDateTime()),
+    UniqueConstraint("tracker_id", "label", name="uq_task_tracker_agents_label"),
+)
+
+
+IDEMPOTENCY_LEDGER = Table(
+    "idempotency_ledger",
+    METADATA,
+    Column("key", String(256), primary_key=True),
+    Column("job_id", String(64), index=True),
+    Column("run_id", String(64)),
+    Column("status", String(16), default="claimed", nullable=False),
+    Column("result_hash", String(64)),
+    Column("claimed_at", UTCDateTime(), default=utcnow, nullable=False),
+    Column("expires_at", UTCDateTime()),
+)
+
+
+DELIVERY_ALIASES = Table(
+    "delivery_aliases",
+    METADATA,
+    Column("name", String(128), primary_key=True),
+    Column("channel", String(64), nullable=False),
+    Column("target", String(256), nullable=False),
+    Column("description", Text),
+    Column("created_at", UTCDateTime(), default=utcnow, nullable=False),
+)
+
+
+# One row per (run, destination): a replayed callback finds it and never posts twice.
+DELIVERIES = Table(
+    "deliveries",
+    METADATA,
+    Column("id", String(64), primary_key=True, default=new_id),
+    Column("run_id", String(64), ForeignKey("runs.id", ondelete="CASCADE")),
+    Column("kind", String(32), nullable=False),  # announce | webhook | failure_alert | tracker | dispatch
+    Column("target", String(1024), nullable=False),
+    Column("status", String(16), default="pending", nullable=False),
+    Column("attempts", Integer, default=0, nullable=False),
+    Column("error", Text),
+    Column("created_at", UTCDateTime(), default=utcnow, nullable=False),
+    Column("delivered_at", UTCDateTime()),
+    UniqueConstraint("run_id", "kind", "target", name="uq_deliveries_run_kind_target"),
+)
+
+
+# A sub-agent session started by ``clawsched enqueue``, tracked by its label.
+DISPATCHES = Table(
+    "dispatches",
+    METADATA,
+    Column("label", String(256), primary_key=True),
+    Column("session_key", String(512), nullable=False),
+    Column("status", String(16), default="running", nullable=False),
+    Column("mode", String(16), default="fresh", nullable=False),
+    Column("message", Text),
+    Column("model", String(256)),
+    Column("thinking", String(32)),
+    Column("deliver_to", String(256)),
+    Column("delivery_mode", String(32), default="announce", nullable=False),
+    Column("timeout_s", Integer, default=300, nullable=False),
+    Column("result", Text),
+    Column("summary", Text),
+    Column("watcher_job_id", String(64)),
+    Column("watchdog_job_id", String(64)),
+    Column("spawned_at", UTCDateTime(), default=utcnow, nullable=False),
+    Column("last_activity_at", UTCDateTime()),
+    Column("finished_at", UTCDateTime()),
+    # migration 0003_agents: what ``clawsched enqueue`` needs to follow a dispatch to its delivery
+    Column("job_id", String(64)),  # the job whose run is the session's turn
+    Column("run_id", String(64)),  # that run: the completion delivery keys on it
+    Column("channel", String(64)),  # channel of deliver_to
+    Column("monitor", Boolean, default=True, nullable=False),  # the watchdog is armed
+    Column("watchdog_after_s", Integer, default=3600, nullable=False),
+    Column("alerted_at", UTCDateTime()),
+    Column("delivered_at", UTCDateTime()),
+)
+
+
+def row_dict(obj: Any, source: Any) -> dict[str, Any]:
+    """The columns of ``obj`` (an ORM object or a Core row) as JSON-ready data (UTC ``...Z``).
+
+    ``source`` is a table or a class mapped onto one. A Core row whose fields are exactly the table's
+    columns is read by position: ``getattr`` on a ``Row`` costs five times as much, and ``jobs list``
+    turns a thousand rows of eighty columns into dicts on every call.
+    """
+    keys = _keys(getattr(source, "__table__", source))
+    fields = getattr(obj, "_fields", None)
+    pairs = zip(keys, obj, strict=True) if fields == keys else ((k, getattr(obj, k)) for k in keys)
+    return {k: v.isoformat().replace("+00:00", "Z") if isinstance(v, datetime) else v for k, v in pairs}
+
+
+@functools.cache
+def _keys(table: Table) -> tuple[str, ...]:
+    return tuple(c.key for c in table.columns)
