@@ -2,17 +2,24 @@
 
 ``sqlalchemy.orm`` is imported on the first session, not here: a CLI read that goes through Core
 (``clawsched jobs list``) opens a Store without paying a tenth of a second for the ORM.
+
+On PostgreSQL every round trip counts twice on a small machine (the server shares the CPU), so: reads
+run in autocommit (no BEGIN/ROLLBACK around a SELECT; at READ COMMITTED a transaction would not give
+them a steadier view anyway), a single self-contained statement can run in autocommit (``atomic``), and
+a pooled connection is pinged only when it has been idle (``IDLE_PING_S``), not at every checkout.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.exc import DisconnectionError
 
 from .errors import NotFound, UnavailableError
 
@@ -22,6 +29,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+IDLE_PING_S = 2.0  # a pooled connection used more recently than this is trusted without a ping
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -37,10 +45,42 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         # read-then-write transaction never fails half way with "database is locked".
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_size", 5)
     kwargs.setdefault("max_overflow", 10)
-    return create_engine(url, **kwargs)
+    engine = create_engine(url, **kwargs)
+    if not kwargs.get("pool_pre_ping"):
+        _ping_when_idle(engine)
+    return engine
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """``pool_pre_ping``, but only for a connection idle longer than ``IDLE_PING_S``.
+
+    A ping per checkout is a round trip per transaction: on the worker's hot path that was a third of
+    its statements. A connection that worked a moment ago is trusted; if the server went away in that
+    moment, the statement fails, SQLAlchemy invalidates the pool, and the next checkout reconnects.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _fresh(dbapi_conn: Any, record: Any) -> None:
+        record.info["clawsched_used"] = time.monotonic()
+
+    @event.listens_for(engine, "checkin")
+    def _used(dbapi_conn: Any, record: Any) -> None:
+        if record is not None:
+            record.info["clawsched_used"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping(dbapi_conn: Any, record: Any, proxy: Any) -> None:
+        if time.monotonic() - record.info.get("clawsched_used", 0.0) < IDLE_PING_S:
+            return
+        try:
+            cursor = dbapi_conn.cursor()
+            cursor.execute("SELECT 1")
+            cursor.close()
+            dbapi_conn.rollback()  # the ping opened a transaction; the pooled connection must be idle
+        except Exception as exc:  # the pool retries the checkout with a new connection
+            raise DisconnectionError(str(exc)) from exc
 
 
 def normalise_url(url: str) -> str:
@@ -79,6 +119,10 @@ class Store:
         self.url = normalise_url(url)
         self.engine = make_engine(self.url, **engine_kwargs)
         self.read_engine = self.engine.execution_options(clawsched_read_only=True)
+        self._autocommit = self.engine
+        if self.engine.dialect.name == "postgresql":
+            self.read_engine = self.read_engine.execution_options(isolation_level="AUTOCOMMIT")
+            self._autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
 
     @cached_property
     def sessions(self) -> sessionmaker[Session]:
@@ -117,6 +161,20 @@ class Store:
             except Exception as exc:
                 _raise_unavailable(exc, self.url)
                 raise
+
+    @contextmanager
+    def atomic(self) -> Iterator[Connection]:
+        """A connection for statements that are each atomic on their own (one guarded UPDATE).
+
+        Autocommit on PostgreSQL: one round trip instead of BEGIN, statement, COMMIT. A short
+        ``BEGIN IMMEDIATE`` transaction on SQLite, where there are no round trips to save.
+        """
+        if self._autocommit is self.engine:
+            with self.engine.begin() as conn:
+                yield conn
+        else:
+            with self._autocommit.connect() as conn:
+                yield conn
 
     def fetch(self, model: type[T], key: Any, missing: str) -> T:
         """One row by primary key, or ``NotFound(missing)``: ``missing`` names the object and the fix."""

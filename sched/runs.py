@@ -6,6 +6,7 @@ nothing. Terminal states never change again.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 from collections.abc import Callable, Iterable
@@ -14,7 +15,7 @@ from datetime import datetime
 from types import SimpleNamespace
 from typing import Any, cast
 
-from sqlalchemy import case, exists, func, literal, null, select, update
+from sqlalchemy import bindparam, case, exists, func, null, select, update
 from sqlalchemy.orm import Session
 
 from . import schedules
@@ -81,15 +82,18 @@ def start(store: Store, run_id: str, *, hostname: str, pid: int, worker_id: str 
           now: datetime | None = None) -> bool:
     """queued -> running. False when another worker (or a cancel) got there first."""
     now = now or utcnow()
-    table = RUNS
-    with store.engine.begin() as conn:  # Core, not a Session: this runs once per run on the hot path
-        result = conn.execute(
-            update(table)
-            .where(table.c.id == run_id, table.c.status == RunStatus.QUEUED.value)
-            .values(status=RunStatus.RUNNING.value, started_at=now, last_heartbeat=now,
-                    hostname=hostname, pid=pid, worker_id=worker_id, skip_reason=None)
-        )
+    with store.atomic() as conn:  # one guarded statement, once per run on the hot path
+        result = conn.execute(_START, {"b_run_id": run_id, "b_now": now, "v_hostname": hostname, "v_pid": pid,
+                                       "v_worker_id": worker_id})
         return result.rowcount == 1
+
+
+_START = (
+    update(RUNS).where(RUNS.c.id == bindparam("b_run_id"), RUNS.c.status == RunStatus.QUEUED.value)
+    .values(status=RunStatus.RUNNING.value, started_at=bindparam("b_now", type_=UTCDateTime()),
+            last_heartbeat=bindparam("b_now", type_=UTCDateTime()), hostname=bindparam("v_hostname"),
+            pid=bindparam("v_pid"), worker_id=bindparam("v_worker_id"), skip_reason=None)
+)
 
 
 def heartbeat(store: Store, run_id: str, now: datetime | None = None) -> bool:
@@ -168,25 +172,24 @@ def finish_loaded(store: Store, job: Job, run: Run, outcome: Outcome, *, now: da
     started_at = run.started_at or now
     values: dict[str, Any] = {"finished_at": now, "duration_ms": max(0, int((now - started_at).total_seconds() * 1000)),
                               **outcome.columns()}
+    unless_children = False
     if settled is not None:
-        values["finalized_at"] = _finalized_at(job, _with(run, values), settled, now)
+        finalize = _finalize(job, _with(run, values), settled)
+        if finalize is True:
+            values["finalized_at"] = now
+        unless_children = finalize is None
+    params = {f"v_{k}": v for k, v in values.items()} | {"b_run_id": run.id, "b_job_id": job.id, "b_now": now}
     with store.engine.begin() as conn:
-        row = conn.execute(
-            update(RUNS).where(RUNS.c.id == run.id, RUNS.c.status == RunStatus.RUNNING.value)
-            .values(values).returning(*RUNS.c)
-        ).first()
+        row = conn.execute(_finish_statement(tuple(values), unless_children), params).first()
         if row is None:
             return None
         final = Run(**row._mapping)
         finalized = final.finalized_at is not None
         if final.status == RunStatus.OK.value:
-            ok = (update(JOBS).where(JOBS.c.id == job.id)
-                  .values(last_run_at=now, last_status=RunStatus.OK.value, consecutive_errors=0,
-                          enabled=case((JOBS.c.schedule_kind == ScheduleKind.AT.value, False), else_=JOBS.c.enabled)))
             if finalized:  # nothing downstream reads the job
-                conn.execute(ok)
+                conn.execute(_OK_BOOKKEEPING, params)
                 return Finished(final, job, True)
-            jrow = conn.execute(ok.returning(*JOBS.c)).first()
+            jrow = conn.execute(_OK_BOOKKEEPING_RETURNING, params).first()
             return Finished(final, Job(**jrow._mapping) if jrow is not None else None, finalized)
         jrow = conn.execute(select(JOBS).where(JOBS.c.id == job.id).with_for_update()).first()
         if jrow is None:
@@ -198,6 +201,30 @@ def finish_loaded(store: Store, job: Job, run: Run, outcome: Outcome, *, now: da
         return Finished(final, fresh, finalized)
 
 
+@functools.lru_cache(maxsize=64)
+def _finish_statement(keys: tuple[str, ...], unless_children: bool) -> Any:
+    """The finishing UPDATE for one set of written columns, built once per set and cached.
+
+    Building a statement (coercions, cache key) cost more CPU than executing it; the sets are few
+    (a shell outcome, an agent outcome, with or without ``finalized_at``). ``unless_children``: set
+    ``finalized_at`` only if the job has no children, decided by the statement itself.
+    """
+    values: dict[str, Any] = {k: bindparam(f"v_{k}") for k in keys}
+    if unless_children:
+        values["finalized_at"] = case((exists().where(_CHILD.c.parent_id == bindparam("b_job_id")), null()),
+                                      else_=bindparam("b_now", type_=UTCDateTime()))
+    return (update(RUNS).where(RUNS.c.id == bindparam("b_run_id"), RUNS.c.status == RunStatus.RUNNING.value)
+            .values(values).returning(*RUNS.c))
+
+
+_OK_BOOKKEEPING = (
+    update(JOBS).where(JOBS.c.id == bindparam("b_job_id"))
+    .values(last_run_at=bindparam("b_now", type_=UTCDateTime()), last_status=RunStatus.OK.value, consecutive_errors=0,
+            enabled=case((JOBS.c.schedule_kind == ScheduleKind.AT.value, False), else_=JOBS.c.enabled))
+)
+_OK_BOOKKEEPING_RETURNING = _OK_BOOKKEEPING.returning(*JOBS.c)
+
+
 def _with(run: Run, values: dict[str, Any]) -> Run:
     """The row as the finishing UPDATE will leave it, for the ``settled`` predicate to read.
 
@@ -206,14 +233,12 @@ def _with(run: Run, values: dict[str, Any]) -> Run:
     return cast(Run, SimpleNamespace(**{**{name: getattr(run, name) for name in RUN_COLUMNS}, **values}))
 
 
-def _finalized_at(job: Job, run: Run, settled: Settled, now: datetime) -> Any:
-    """``now`` when no post-run step has work, NULL when one has, or a SQL CASE when only children decide."""
+def _finalize(job: Job, run: Run, settled: Settled) -> bool | None:
+    """True when no post-run step has work, False when one has, None when only children would decide."""
     without_children, with_children = settled(job, run, False), settled(job, run, True)
     if without_children and with_children:
-        return now
-    if not without_children:
-        return None
-    return case((exists().where(_CHILD.c.parent_id == job.id), null()), else_=literal(now, UTCDateTime()))
+        return True
+    return None if without_children else False
 
 
 def record_on_job(job: Job, run: Run, now: datetime, *, replaying: bool = False) -> None:

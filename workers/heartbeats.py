@@ -62,7 +62,7 @@ class HeartbeatService:
 
     def beat(self, current: dict[str, Watched]) -> None:
         table = RUNS
-        with self.rt.store.engine.begin() as conn:
+        with self.rt.store.atomic() as conn:
             alive = set(conn.execute(
                 update(table)
                 .where(table.c.id.in_(list(current)), table.c.status == RunStatus.RUNNING.value)

@@ -95,7 +95,7 @@ def run_steps(rt: Runtime, job: Job, run: Run) -> bool:
 
 def _mark_finalized(rt: Runtime, run_id: str) -> bool:
     table = RUNS
-    with rt.store.engine.begin() as conn:  # Core, not a Session: this runs once per run
+    with rt.store.atomic() as conn:  # one guarded statement, Core: this runs once per run
         conn.execute(update(table).where(table.c.id == run_id, table.c.finalized_at.is_(None))
                      .values(finalized_at=utcnow()))
     return True
