@@ -179,6 +179,17 @@ def finish_loaded(store: Store, job: Job, run: Run, outcome: Outcome, *, now: da
             values["finalized_at"] = now
         unless_children = finalize is None
     params = {f"v_{k}": v for k, v in values.items()} | {"b_run_id": run.id, "b_job_id": job.id, "b_now": now}
+    if store.dialect == "postgresql" and outcome.status == RunStatus.OK and settled is not None:
+        with store.atomic() as conn:  # the common case in one statement, one round trip
+            row = conn.execute(_finish_ok_statement(tuple(values), unless_children), params).first()
+        if row is None:
+            return None
+        final = Run(**row._mapping)
+        if final.finalized_at is not None:
+            return Finished(final, job, True)
+        with store.read_engine.connect() as conn:  # the pipeline has work: it gets the job as it is now
+            jrow = conn.execute(select(JOBS).where(JOBS.c.id == job.id)).first()
+        return Finished(final, Job(**jrow._mapping) if jrow is not None else None, False)
     with store.engine.begin() as conn:
         row = conn.execute(_finish_statement(tuple(values), unless_children), params).first()
         if row is None:
@@ -197,7 +208,8 @@ def finish_loaded(store: Store, job: Job, run: Run, outcome: Outcome, *, now: da
         fresh = Job(**jrow._mapping)
         record_on_job(fresh, final, now)
         conn.execute(update(JOBS).where(JOBS.c.id == job.id)
-                     .values({name: getattr(fresh, name) for name in _BOOKKEEPING}))
+                     .values({**{name: getattr(fresh, name) for name in _BOOKKEEPING},
+                              "updated_at": JOBS.c.updated_at}))
         return Finished(final, fresh, finalized)
 
 
@@ -217,10 +229,24 @@ def _finish_statement(keys: tuple[str, ...], unless_children: bool) -> Any:
             .values(values).returning(*RUNS.c))
 
 
+@functools.lru_cache(maxsize=16)
+def _finish_ok_statement(keys: tuple[str, ...], unless_children: bool) -> Any:
+    """PostgreSQL: a success with nothing downstream, run and job written by one statement.
+
+    Data-modifying CTEs run as one atomic statement, so autocommit makes it one round trip instead
+    of four (BEGIN, two UPDATEs, COMMIT); the job's bookkeeping happens only if the run's guarded
+    UPDATE matched.
+    """
+    finished = _finish_statement(keys, unless_children).cte("finished")
+    booked = _OK_BOOKKEEPING.where(exists(select(finished.c.id))).cte("booked")
+    return select(finished).add_cte(booked)
+
+
 _OK_BOOKKEEPING = (
     update(JOBS).where(JOBS.c.id == bindparam("b_job_id"))
     .values(last_run_at=bindparam("b_now", type_=UTCDateTime()), last_status=RunStatus.OK.value, consecutive_errors=0,
-            enabled=case((JOBS.c.schedule_kind == ScheduleKind.AT.value, False), else_=JOBS.c.enabled))
+            enabled=case((JOBS.c.schedule_kind == ScheduleKind.AT.value, False), else_=JOBS.c.enabled),
+            updated_at=JOBS.c.updated_at)  # the definition's change time; a run does not move it
 )
 _OK_BOOKKEEPING_RETURNING = _OK_BOOKKEEPING.returning(*JOBS.c)
 

@@ -74,3 +74,19 @@ def test_a_step_without_an_idle_predicate_always_runs(store, runtime):
     run = runs.get(store, run_id)
     assert run.finalized_at is not None and run.finalized_at >= run.finished_at
 
+
+
+def test_bookkeeping_records_the_outcome_without_moving_the_definitions_change_time(store, runtime):
+    job = jobs.create(store, {**SHELL, "name": "kept", "payload_message": "exit 3"})
+    defined_at = jobs.get(store, job.id).updated_at
+    failing = _queued_run(store, job.id)
+    assert execution.execute_and_process(runtime, failing) == runs.RunStatus.ERROR
+    after_failure = jobs.get(store, job.id)
+    assert (after_failure.last_status, after_failure.consecutive_errors) == ("error", 1)
+    jobs.update(store, job.id, {"payload_message": "true"})
+    redefined_at = jobs.get(store, job.id).updated_at
+    assert redefined_at > defined_at
+    assert execution.execute_and_process(runtime, _queued_run(store, job.id)) == runs.RunStatus.OK
+    after_success = jobs.get(store, job.id)
+    assert (after_success.last_status, after_success.consecutive_errors) == ("ok", 0)
+    assert after_success.updated_at == redefined_at
