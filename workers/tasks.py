@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from typing import Any
 
@@ -43,8 +42,8 @@ def register(app: Celery) -> None:
         return maintenance.run_all(runtime_of(self.app), self.app)
 
 
-def send_runs(app: Celery, run_ids: list[str], producer: Any = None) -> None:
-    """Send each run to the workers.
+def send_runs(app: Celery, run_ids: list[str], producer: Any = None) -> int:
+    """Send each run to the workers; returns how many went out as prebuilt messages (``publishing``).
 
     The post-run pipeline (retries, chains, delivery) consumes the outcome either in the run task itself,
     right after the outcome is recorded (``post_run="inline"``, the default), or in a Celery ``link``
@@ -52,20 +51,10 @@ def send_runs(app: Celery, run_ids: list[str], producer: Any = None) -> None:
     worker that died in between. Inline spares a second Celery task per run: on two cores that is the
     difference between half and two thirds of bare Celery's throughput (see bench/README.md).
     """
+    from .publishing import publish_runs
+
     settings = app.clawsched_settings  # type: ignore[attr-defined]
     link = None
     if settings.post_run == "callback":
         link = app.signature("clawsched.finished", queue=settings.queue, immutable=False)
-    with app.producer_or_acquire(producer) as prod, _batch(prod):
-        for run_id in run_ids:
-            app.send_task("clawsched.run", args=[run_id], queue=settings.queue, link=link, producer=prod)
-
-
-def _batch(producer: Any) -> Any:
-    """Publish a burst in pipelined batches (kombu >= 5.7 with Redis); one by one elsewhere.
-
-    Sent one by one, each message costs a Redis round trip and, with kombu's Redis transport, a new
-    client object: a 10 000-fire burst then spends most of its time publishing.
-    """
-    batch = getattr(producer, "batch", None)
-    return batch(max_size=500) if batch is not None else contextlib.nullcontext()
+    return publish_runs(app, run_ids, queue=settings.queue, link=link, producer=producer)

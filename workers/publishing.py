@@ -1,0 +1,116 @@
+"""Publishing a burst of ``clawsched.run`` messages: Celery's own message, built once per burst.
+
+``send_task`` spends ~0.1 ms a message on work whose result is the same for every run of a burst: merging
+task options, routing, building the protocol-2 headers, and, for every message, re-binding the queue and
+wrapping the publish in a retry closure. So the first run of a burst goes through ``send_task`` (which also
+declares the queue), its publish is recorded, and every other run is published with that message's
+headers, properties and routing, changing only what differs per message: the task id (``id``,
+``correlation_id``, and ``root_id`` when it was the task id) and the argument (``args``, ``argsrepr``, by
+Celery's own ``saferepr``). Any Celery worker, or Flower, sees the same messages ``send_task`` sends
+(tests/test_publishing.py compares them byte for byte and runs them on a real worker).
+
+This takes the place of ``send_task`` only where its per-message work buys nothing: inside a kombu publish
+batch (Redis), where a publish only appends to a pipeline, so Celery's per-message connection retry has
+no I/O to retry. Elsewhere (other brokers, or a Redis client that retries, where kombu does not batch),
+when anyone listens to Celery's publish signals or asked for sent events (both are per message), or when
+task routes are configured (a router may look at the arguments), or with the old protocol 1, every run
+goes through ``send_task``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from celery import Celery, signals
+from celery.utils.saferepr import saferepr
+from kombu.utils.uuid import uuid
+
+from .app import RUN_TASK
+
+BATCH_SIZE = 500  # Redis commands per pipeline round trip
+
+
+def publish_runs(app: Celery, run_ids: Sequence[str], *, queue: str, link: Any = None, producer: Any = None) -> int:
+    """Publish one ``clawsched.run`` message per run id, in pipelined batches where the broker allows.
+
+    Returns how many were published from the recorded message (0 when every one went through ``send_task``).
+    """
+    if not run_ids:
+        return 0
+    with app.producer_or_acquire(producer) as prod:
+        if not _buffers_publishes(prod):
+            return _one_by_one(app, run_ids, queue, link, prod)
+        with prod.batch(max_size=BATCH_SIZE):
+            if not _prebuilt_allowed(app):
+                return _one_by_one(app, run_ids, queue, link, prod)
+            recorder = _Recorder(prod)
+            app.send_task(RUN_TASK, args=[run_ids[0]], queue=queue, link=link, producer=recorder)
+            if recorder.published is None:
+                return _one_by_one(app, run_ids[1:], queue, link, prod)
+            template = _Template(app, *recorder.published)
+            publish = prod.publish
+            for run_id in run_ids[1:]:
+                body, options = template.message(run_id)
+                publish(body, **options)
+            return len(run_ids) - 1
+
+
+def _one_by_one(app: Celery, run_ids: Sequence[str], queue: str, link: Any, producer: Any) -> int:
+    for run_id in run_ids:
+        app.send_task(RUN_TASK, args=[run_id], queue=queue, link=link, producer=producer)
+    return 0
+
+
+def _buffers_publishes(producer: Any) -> bool:
+    """Whether a publish inside ``producer.batch()`` only buffers (kombu's Redis transport, no client retry)."""
+    channel = producer.channel
+    return (callable(getattr(producer, "batch", None))
+            and callable(getattr(channel, "create_publish_batch", None))
+            and bool(getattr(channel, "supports_batch_publish", False)))
+
+
+def _prebuilt_allowed(app: Celery) -> bool:
+    """False when a message may legitimately differ from the template in more than its id and argument."""
+    listened = any(s.has_listeners() for s in (signals.before_task_publish, signals.after_task_publish,
+                                                signals.task_sent))
+    return (not listened and not app.conf.task_send_sent_event and not app.amqp.router.routes
+            and app.conf.task_protocol == 2)
+
+
+class _Recorder:
+    """A producer that passes everything through and remembers what ``send_task`` published."""
+
+    def __init__(self, producer: Any) -> None:
+        self._producer = producer
+        self.published: tuple[Any, dict[str, Any]] | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._producer, name)
+
+    def publish(self, body: Any, **options: Any) -> Any:
+        self.published = (body, dict(options))
+        return self._producer.publish(body, **options)
+
+
+class _Template:
+    """One recorded ``send_task`` publish, re-issued for other runs."""
+
+    def __init__(self, app: Celery, body: Any, options: dict[str, Any]) -> None:
+        args, self.kwargs, self.embed = body
+        headers = options["headers"]
+        self.own_root = headers.get("root_id") == headers["id"]  # no parent task: each message is its own root
+        self.headers = headers
+        # The queue was declared by the recorded publish, and in a batch a publish does no I/O to retry.
+        self.options = {**options, "declare": [], "retry": False}
+        self.repr_size = app.amqp.argsrepr_maxsize
+        self.repr_levels = app.conf.task_repr_maxlevels
+
+    def message(self, run_id: str) -> tuple[Any, dict[str, Any]]:
+        task_id = uuid()
+        args = [run_id]
+        argsrepr = saferepr(args, self.repr_size, maxlevels=self.repr_levels)
+        headers = {**self.headers, "id": task_id, "argsrepr": argsrepr}
+        if self.own_root:
+            headers["root_id"] = task_id
+        return (args, self.kwargs, self.embed), {**self.options, "headers": headers, "correlation_id": task_id}
