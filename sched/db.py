@@ -26,6 +26,8 @@ from .errors import NotFound, UnavailableError
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
 
+    from .direct import Direct
+
 T = TypeVar("T")
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -136,6 +138,13 @@ class Store:
 
         return sessionmaker(self.read_engine, expire_on_commit=False)
 
+    @cached_property
+    def direct(self) -> Direct:
+        """Per-thread DBAPI connections for the worker's per-run statements (``direct``)."""
+        from .direct import Direct
+
+        return Direct(self)
+
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
@@ -185,6 +194,8 @@ class Store:
         return found
 
     def dispose(self) -> None:
+        if "direct" in self.__dict__:
+            self.direct.close()
         self.engine.dispose()
 
 

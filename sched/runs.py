@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from . import schedules
 from .db import Store
 from .errors import NotFound
-from .models import JOBS, RUNS, Job, Run, UTCDateTime, new_id, row_dict, utcnow
+from .models import JOBS, RUNS, Job, Run, UTCDateTime, detached, new_id, row_dict, utcnow
 from .states import FAILED, TERMINAL, DeliveryGuarantee, RunStatus, ScheduleKind, Trigger
 
 log = logging.getLogger(__name__)
@@ -82,10 +82,8 @@ def start(store: Store, run_id: str, *, hostname: str, pid: int, worker_id: str 
           now: datetime | None = None) -> bool:
     """queued -> running. False when another worker (or a cancel) got there first."""
     now = now or utcnow()
-    with store.atomic() as conn:  # one guarded statement, once per run on the hot path
-        result = conn.execute(_START, {"b_run_id": run_id, "b_now": now, "v_hostname": hostname, "v_pid": pid,
-                                       "v_worker_id": worker_id})
-        return result.rowcount == 1
+    return store.direct.run(_START, {"b_run_id": run_id, "b_now": now, "v_hostname": hostname, "v_pid": pid,
+                                     "v_worker_id": worker_id}) == 1  # once per run: see ``direct``
 
 
 _START = (
@@ -179,37 +177,35 @@ def finish_loaded(store: Store, job: Job, run: Run, outcome: Outcome, *, now: da
             values["finalized_at"] = now
         unless_children = finalize is None
     params = {f"v_{k}": v for k, v in values.items()} | {"b_run_id": run.id, "b_job_id": job.id, "b_now": now}
+    direct = store.direct
     if store.dialect == "postgresql" and outcome.status == RunStatus.OK and settled is not None:
-        with store.atomic() as conn:  # the common case in one statement, one round trip
-            row = conn.execute(_finish_ok_statement(tuple(values), unless_children), params).first()
+        # the common case in one statement, one round trip
+        row = direct.first(_finish_ok_statement(tuple(values), unless_children), params)
         if row is None:
             return None
-        final = Run(**row._mapping)
+        final = detached(Run, row)
         if final.finalized_at is not None:
             return Finished(final, job, True)
-        with store.read_engine.connect() as conn:  # the pipeline has work: it gets the job as it is now
-            jrow = conn.execute(select(JOBS).where(JOBS.c.id == job.id)).first()
-        return Finished(final, Job(**jrow._mapping) if jrow is not None else None, False)
-    with store.engine.begin() as conn:
-        row = conn.execute(_finish_statement(tuple(values), unless_children), params).first()
+        jrow = direct.first(_JOB, params)  # the pipeline has work: it gets the job as it is now
+        return Finished(final, detached(Job, jrow) if jrow is not None else None, False)
+    with direct.transaction() as tx:
+        row = tx.first(_finish_statement(tuple(values), unless_children), params)
         if row is None:
             return None
-        final = Run(**row._mapping)
+        final = detached(Run, row)
         finalized = final.finalized_at is not None
         if final.status == RunStatus.OK.value:
             if finalized:  # nothing downstream reads the job
-                conn.execute(_OK_BOOKKEEPING, params)
+                tx.run(_OK_BOOKKEEPING, params)
                 return Finished(final, job, True)
-            jrow = conn.execute(_OK_BOOKKEEPING_RETURNING, params).first()
-            return Finished(final, Job(**jrow._mapping) if jrow is not None else None, finalized)
-        jrow = conn.execute(select(JOBS).where(JOBS.c.id == job.id).with_for_update()).first()
+            jrow = tx.first(_OK_BOOKKEEPING_RETURNING, params)
+            return Finished(final, detached(Job, jrow) if jrow is not None else None, finalized)
+        jrow = tx.first(_JOB_FOR_UPDATE, params)
         if jrow is None:
             return Finished(final, None, finalized)
-        fresh = Job(**jrow._mapping)
+        fresh = detached(Job, jrow)
         record_on_job(fresh, final, now)
-        conn.execute(update(JOBS).where(JOBS.c.id == job.id)
-                     .values({**{name: getattr(fresh, name) for name in _BOOKKEEPING},
-                              "updated_at": JOBS.c.updated_at}))
+        tx.run(_BOOK, params | {f"v_{name}": getattr(fresh, name) for name in _BOOKKEEPING})
         return Finished(final, fresh, finalized)
 
 
@@ -249,6 +245,13 @@ _OK_BOOKKEEPING = (
             updated_at=JOBS.c.updated_at)  # the definition's change time; a run does not move it
 )
 _OK_BOOKKEEPING_RETURNING = _OK_BOOKKEEPING.returning(*JOBS.c)
+_JOB = select(JOBS).where(JOBS.c.id == bindparam("b_job_id"))
+_JOB_FOR_UPDATE = _JOB.with_for_update()
+_BOOK = (  # a failure's bookkeeping, decided in Python (``record_on_job``) from the locked row
+    update(JOBS).where(JOBS.c.id == bindparam("b_job_id"))
+    .values({**{name: bindparam(f"v_{name}", type_=JOBS.c[name].type) for name in _BOOKKEEPING},
+             "updated_at": JOBS.c.updated_at})
+)
 
 
 def _with(run: Run, values: dict[str, Any]) -> Run:

@@ -19,7 +19,7 @@ from sqlalchemy import bindparam, select
 
 from clawsched.sched import runs
 from clawsched.sched.leases import Lease
-from clawsched.sched.models import JOBS, RUNS, Job, Run, utcnow
+from clawsched.sched.models import JOBS, RUNS, Job, Run, detached, utcnow
 from clawsched.sched.runs import Outcome
 from clawsched.sched.states import OverlapPolicy, RunStatus, Trigger
 
@@ -199,14 +199,13 @@ _LOAD = (
 
 
 def _load(rt: Runtime, run_id: str) -> tuple[Job, Run] | None:
-    """The queued run and its job, as detached rows: one Core query built once (this is once per run)."""
-    with rt.store.read_engine.connect() as conn:
-        row = conn.execute(_LOAD, {"run_id": run_id}).first()
+    """The queued run and its job, as detached rows: one statement, run directly (once per run)."""
+    row = rt.store.direct.first_values(_LOAD, {"run_id": run_id})
     if row is None:
         return None
     split = len(runs.JOB_COLUMNS)
-    return Job(**dict(zip(runs.JOB_COLUMNS, row[:split], strict=True))), \
-        Run(**dict(zip(runs.RUN_COLUMNS, row[split:], strict=True)))
+    return detached(Job, zip(runs.JOB_COLUMNS, row[:split], strict=True)), \
+        detached(Run, zip(runs.RUN_COLUMNS, row[split:], strict=True))
 
 
 def _run(rt: Runtime, job: Job, run: Run, leases: list[Lease],
