@@ -18,6 +18,7 @@ rule as the pool's (``db._ping_when_idle``).
 from __future__ import annotations
 
 import os
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -42,10 +43,15 @@ class Prepared:
         if computed:  # Core's execution context computes these; this path has none
             raise ValueError(f"columns {computed} take a Python-side default or onupdate: give them values "
                              "in the statement (e.g. updated_at=JOBS.c.updated_at) to run it directly")
+        if "POSTCOMPILE" in compiled.string:  # expanded at execution by Core, which this path skips
+            raise ValueError("IN (...) with a list is expanded per execution: write the condition with = and OR, "
+                             "or run the statement through Core")
         self.sql: str = compiled.string
         self._compiled = compiled
         self._binds: dict[str, Processor] = dict(compiled._bind_processors)
         self._order: Sequence[str] | None = compiled.positiontup if compiled.positional else None
+        if dialect.name == "postgresql":
+            self.sql, self._order = _numbered(compiled.string)
         columns = compiled._result_columns
         self.columns: tuple[str, ...] = tuple(c[0] for c in columns)
         processors = [c[3]._cached_result_processor(dialect, None) for c in columns]
@@ -71,6 +77,29 @@ class Prepared:
     def row(self, raw: Sequence[Any] | None) -> dict[str, Any] | None:
         """A fetched row as ``{column: value}``, or None."""
         return None if raw is None else dict(zip(self.columns, self.values(raw), strict=True))
+
+
+_PYFORMAT = re.compile(r"%\((\w+)\)s|%%")
+
+
+def _numbered(sql: str) -> tuple[str, list[str]]:
+    """``%(name)s`` placeholders as ``$1``..., for psycopg's ``RawCursor``: converted once here, where
+    psycopg would parse the query on every execution (it caches only queries under 4 kB, and a run
+    joined to its job is longer)."""
+    order: list[str] = []
+
+    def number(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name is None:
+            return "%"
+        if name not in order:
+            order.append(name)
+        return f"${order.index(name) + 1}"
+
+    numbered = _PYFORMAT.sub(number, sql)
+    if "%(" in numbered:
+        raise ValueError(f"a placeholder in {sql[:80]!r}... is not %(name)s; run the statement through Core")
+    return numbered, order
 
 
 class Direct:
@@ -150,7 +179,10 @@ class Direct:
         conn = fairy.dbapi_connection
         assert conn is not None, "a connection just checked out"
         if not self.sqlite:
+            import psycopg
+
             conn.autocommit = True
+            conn.cursor_factory = psycopg.RawCursor  # the queries carry $n placeholders (``_numbered``)
         local = self._local
         local.fairy, local.conn, local.pid, local.used = fairy, conn, os.getpid(), time.monotonic()
         return conn

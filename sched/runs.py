@@ -82,11 +82,11 @@ def start(store: Store, run_id: str, *, hostname: str, pid: int, worker_id: str 
           now: datetime | None = None) -> bool:
     """queued -> running. False when another worker (or a cancel) got there first."""
     now = now or utcnow()
-    return store.direct.run(_START, {"b_run_id": run_id, "b_now": now, "v_hostname": hostname, "v_pid": pid,
+    return store.direct.run(START, {"b_run_id": run_id, "b_now": now, "v_hostname": hostname, "v_pid": pid,
                                      "v_worker_id": worker_id}) == 1  # once per run: see ``direct``
 
 
-_START = (
+START = (
     update(RUNS).where(RUNS.c.id == bindparam("b_run_id"), RUNS.c.status == RunStatus.QUEUED.value)
     .values(status=RunStatus.RUNNING.value, started_at=bindparam("b_now", type_=UTCDateTime()),
             last_heartbeat=bindparam("b_now", type_=UTCDateTime()), hostname=bindparam("v_hostname"),

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from clawsched.sched import jobs, runs
+from clawsched.sched.models import utcnow
 from clawsched.workers import execution, pipeline
 
 
@@ -45,12 +46,12 @@ def test_a_child_added_while_its_parent_runs_still_fires(store, runtime):
     """Whether the job has children is read by the finishing statement itself, not when the run started."""
     parent = jobs.create(store, {**SHELL, "name": "parent", "payload_message": "true"})
     run_id = _queued_run(store, parent.id)
-    loaded = execution._load(runtime, run_id)
+    loaded = execution._load(runtime, run_id, "w", utcnow())
     assert loaded is not None
     child = jobs.create(store, {"session_target": "shell", "run_timeout_ms": 5000, "name": "late child",
                                 "payload_message": "true", "parent_id": parent.id, "trigger_on": "success"})
-    job, run = loaded
-    assert runs.start(store, run_id, hostname="h", pid=1)
+    job, run, started = loaded
+    assert started or runs.start(store, run_id, hostname="h", pid=1)
     run.started_at = runs.get(store, run_id).started_at
     done = runs.finish_loaded(store, job, run, runs.Outcome(runs.RunStatus.OK), settled=pipeline.idle)
     assert done is not None and not done.finalized and runs.get(store, run_id).finalized_at is None
@@ -90,3 +91,40 @@ def test_bookkeeping_records_the_outcome_without_moving_the_definitions_change_t
     after_success = jobs.get(store, job.id)
     assert (after_success.last_status, after_success.consecutive_errors) == ("ok", 0)
     assert after_success.updated_at == redefined_at
+
+
+def test_on_postgresql_a_run_no_gate_needs_to_see_is_loaded_and_started_in_one_statement(store, runtime):
+    if store.dialect != "postgresql":
+        pytest.skip("SQLite has no data-modifying CTE, and no round trip to save")
+    free = jobs.create(store, {**SHELL, "name": "free", "payload_message": "true", "overlap_policy": "allow"})
+    gated = jobs.create(store, {**SHELL, "name": "gated", "payload_message": "true", "overlap_policy": "skip"})
+    free_run, gated_run = _queued_run(store, free.id), _queued_run(store, gated.id)
+    _, _, started = execution._load(runtime, free_run, "w", utcnow())
+    assert started and runs.get(store, free_run).status == "running"
+    assert execution._load(runtime, free_run, "w", utcnow()) is None  # a duplicate message finds nothing queued
+    _, _, started = execution._load(runtime, gated_run, "w", utcnow())
+    assert not started and runs.get(store, gated_run).status == "queued"  # the overlap gate decides first
+
+
+@pytest.mark.parametrize("free", [False, True])
+def test_a_gate_is_honoured_whether_or_not_it_declares_when_it_is_free(store, runtime, free):
+    """A plugin gate without a ``free`` condition sends every run the long way; one with it is skipped
+    only for the runs it declares free."""
+    from sqlalchemy import literal
+
+    blocked_names: list[str] = []
+
+    def refuse(rt, job, run, leases):
+        blocked_names.append(job.name)
+        return "closed for the test"
+
+    execution.gate("test_closed", free=literal(False) if free else None)(refuse)
+    try:
+        job = jobs.create(store, {**SHELL, "name": "refused", "payload_message": "true", "overlap_policy": "allow"})
+        run_id = _queued_run(store, job.id)
+        assert execution.execute_and_process(runtime, run_id) == runs.RunStatus.SKIPPED
+    finally:
+        execution.GATES[:] = [g for g in execution.GATES if g.name != "test_closed"]
+        execution._ONE_TRIP.clear()
+    run = runs.get(store, run_id)
+    assert (run.status, run.skip_reason, blocked_names) == ("skipped", "closed for the test", ["refused"])

@@ -12,13 +12,15 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import and_
+
 from clawsched.sched import agents, dispatches, messages, trackers
 from clawsched.sched.errors import ClawschedError
-from clawsched.sched.models import Job, Run, utcnow
+from clawsched.sched.models import JOBS, Job, Run, utcnow
 
 from . import delivery
 from .execution import gate
-from .executors.agent import gateway_gate
+from .executors.agent import AGENT_TARGETS, gateway_gate
 from .gateway import client_for
 from .maintenance import task
 from .pipeline import step
@@ -28,7 +30,7 @@ log = logging.getLogger(__name__)
 
 AGENT_OFFLINE_AFTER = timedelta(hours=24)
 
-gate("gateway")(gateway_gate)
+gate("gateway", free=and_(*(JOBS.c.session_target != target for target in sorted(AGENT_TARGETS))))(gateway_gate)
 
 
 @step("dispatch", 250, idle=lambda job, run, has_children: not (job.origin or "").startswith("dispatch:"))
