@@ -75,20 +75,33 @@ def bare_subprocess_rate(shell: str, count: int, processes: int = 2) -> dict[str
     return {"per_s": (count // processes * processes) / elapsed, "elapsed_s": elapsed, "count": count}
 
 
-def run(env: Env, count: int) -> tuple[list[Figure], dict[str, float]]:
+def run(env: Env, count: int, rounds: int = 1) -> tuple[list[Figure], dict[str, float]]:
+    """``rounds`` alternating rounds of the baseline and clawsched, each side keeping its best round.
+
+    On a shared 2-core machine a neighbour's burst can halve one round's rate; alternating gives both
+    sides the same exposure to it, and the best round is each side's rate when the machine was its own.
+    """
     env.clear()
     beat = env.start_beat()
+    celery_rounds: list[dict[str, float]] = []
+    our_rounds: list[dict[str, float]] = []
     try:
-        celery = bare_celery_rate(env, count)
-        ours = clawsched_rate(env, count)
+        for _ in range(rounds):
+            celery_rounds.append(bare_celery_rate(env, count))
+            our_rounds.append(clawsched_rate(env, count))
     finally:
         env.stop(beat)
+    celery = max(celery_rounds, key=lambda r: r["per_s"])
+    ours = max(our_rounds, key=lambda r: r["per_s"])
     machine = bare_subprocess_rate(env.settings.shell, count)
     share = {"postgresql": 0.6, "sqlite": 0.5}[env.db]
-    extra = {"clawsched": ours, "bare_celery_subprocess": celery, "bare_subprocess_x2": machine}
+    extra = {"clawsched": ours, "bare_celery_subprocess": celery, "bare_subprocess_x2": machine,
+             "rounds": {"clawsched": [r["per_s"] for r in our_rounds],
+                        "bare_celery_subprocess": [r["per_s"] for r in celery_rounds]}}
+    best = f", best of {rounds} alternating rounds" if rounds > 1 else ""
     figures = [
         Figure("throughput", f"shell runs ok/s ({env.db})", ours["per_s"], "runs/s", celery["per_s"],
-               "bare Celery task running the same subprocess", f">= {share:.0%} of baseline",
+               f"bare Celery task running the same subprocess{best}", f">= {share:.0%} of baseline",
                ours["per_s"] >= share * celery["per_s"], note=f"{ours['ok']}/{count} ok", extra=extra),
         Figure("throughput", f"shell runs ok/s vs machine ({env.db})", ours["per_s"], "runs/s", machine["per_s"],
                "bare subprocess.run loop, 2 processes", "", None, extra=extra),
