@@ -136,6 +136,7 @@ def run(env: Env, count: int, rates: dict[str, float]) -> list[Figure]:
         Figure("burst", f"{count:,} due: all started ({env.db})", all_started_s, "s", pool_s,
                "N / bare-Celery-subprocess rate", "<= 1.25x N / clawsched rate",
                None if need_s is None else all_started_s <= 1.25 * need_s,
-               note="" if need_s is None else f"pool needs {need_s:.1f} s at {rates['clawsched']:.0f} runs/s",
+               note="" if need_s is None else f"pool needs {need_s:.1f} s at {rates['clawsched']:.0f} runs/s "
+                                              "(throughput, mean of rounds)",
                extra=extra),
     ]

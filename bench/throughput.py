@@ -8,6 +8,7 @@ no bookkeeping), and bare ``subprocess.run`` in a loop in 2 processes (the machi
 
 from __future__ import annotations
 
+import statistics
 import subprocess
 import time
 import uuid
@@ -106,4 +107,7 @@ def run(env: Env, count: int, rounds: int = 1) -> tuple[list[Figure], dict[str, 
         Figure("throughput", f"shell runs ok/s vs machine ({env.db})", ours["per_s"], "runs/s", machine["per_s"],
                "bare subprocess.run loop, 2 processes", "", None, extra=extra),
     ]
-    return figures, {"clawsched": ours["per_s"], "celery": celery["per_s"]}
+    # The burst bench's reference (what the pool needs for N runs) is a sustained rate: the mean of the
+    # rounds, not the best one.
+    return figures, {"clawsched": statistics.fmean(r["per_s"] for r in our_rounds),
+                     "celery": statistics.fmean(r["per_s"] for r in celery_rounds)}
