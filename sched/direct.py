@@ -160,13 +160,11 @@ class Direct:
         elif not self.sqlite and time.monotonic() - local.used > db.IDLE_PING_S and not self._alive(conn):
             self._drop(conn)
             conn = self._connect()
+        dbapi = self._store.engine.dialect.loaded_dbapi
         try:
             yield conn
-        except self._store.engine.dialect.loaded_dbapi.OperationalError:
+        except (dbapi.OperationalError, dbapi.InterfaceError):
             self._drop(conn)  # the next statement reconnects
-            raise
-        except self._store.engine.dialect.loaded_dbapi.InterfaceError:
-            self._drop(conn)
             raise
         finally:
             local.used = time.monotonic()
