@@ -99,7 +99,8 @@ def test_a_resource_pool_never_runs_two_jobs_at_once_across_worker_processes(app
     migrate = jobs.create(store, shell("migrate", "sleep 0.15", resource_pool="db", overlap_policy="queue"))
     free = jobs.create(store, shell("free", "sleep 0.15", overlap_policy="allow"))
     with workers(app, settings, tmp_path, "w1", "w2"):
-        ids = [jobs.run_now(store, j.id) for _ in range(6) for j in (backup, migrate)]
+        # enough pool runs that both worker processes get some, even when one is slow to take messages
+        ids = [jobs.run_now(store, j.id) for _ in range(10) for j in (backup, migrate)]
         outside = [jobs.run_now(store, free.id) for _ in range(2)]
         notify(redis, settings, "test")
         done = wait_for(lambda: all(runs.get(store, i).status == "ok" for i in ids + outside) and
