@@ -147,7 +147,7 @@ def postgres_available(url: str) -> str | None:
     from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
 
-    from clawsched.sched.db import normalise_url
+    from clawsched.sched.urls import normalise_url
 
     target = make_url(normalise_url(url))
     try:

@@ -35,34 +35,36 @@ def local_time(instant: datetime | None, tz: str) -> str | None:
         return instant.strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def _schedule_text(job: Any) -> str:
-    kind = job.schedule_kind
-    if job.parent_id:
-        delay = f" +{job.trigger_delay_s}s" if job.trigger_delay_s else ""
-        return f"on {job.trigger_on} of {job.parent_id[:8]}{delay}"
+def _schedule_text(job: dict[str, Any]) -> str:
+    kind = job["schedule_kind"]
+    if job["parent_id"]:
+        delay = f" +{job['trigger_delay_s']}s" if job["trigger_delay_s"] else ""
+        return f"on {job['trigger_on']} of {job['parent_id'][:8]}{delay}"
     if kind == "cron":
-        return f"cron {job.schedule_cron}" + (f" ({job.schedule_tz})" if job.schedule_tz != "UTC" else "")
+        tz = job["schedule_tz"]
+        return f"cron {job['schedule_cron']}" + (f" ({tz})" if tz != "UTC" else "")
     if kind == "every":
-        return f"every {job.schedule_every_ms / 1000:g}s"
+        return f"every {job['schedule_every_ms'] / 1000:g}s"
     if kind == "at":
-        return f"at {local_time(job.schedule_at, job.schedule_tz)}"
-    return kind
+        return f"at {local_time(job['schedule_at'], job['schedule_tz'])}"
+    return str(kind)
 
 
 @command(jobs, "list", short_lived=True)
 @click.option("--type", "job_type", help="Only jobs of this job_type (standard, watchdog).")
 def jobs_list(obj: CliContext, as_json: bool, job_type: str | None) -> None:
     """List jobs with their status and next run (in each job's time zone)."""
-    from clawsched.sched import listing as svc  # not `jobs`: that would import the ORM and the schedules
+    from clawsched.sched import listing  # the driver alone: no SQLAlchemy, no ORM, no schedules
 
-    rows = svc.list_with_status(obj.store, job_type=job_type)
+    with listing.reader(obj.settings.database_url, lambda: obj.store) as db:
+        rows = listing.list_with_status(db, job_type=job_type)
     if as_json:
-        emit_json([{**svc.as_dict(j, status), "next_run_local": local_time(j.next_run_at, j.schedule_tz)}
-                   for j, status in rows])
+        emit_json([{**listing.masked(j), "next_run_local": local_time(j["next_run_at"], j["schedule_tz"])}
+                   for j in rows])
         return
     table(
-        [(j.id, j.name, j.session_target, _schedule_text(j), status, local_time(j.next_run_at, j.schedule_tz))
-         for j, status in rows],
+        [(j["id"], j["name"], j["session_target"], _schedule_text(j), j["status"],
+          local_time(j["next_run_at"], j["schedule_tz"])) for j in rows],
         ["id", "name", "target", "schedule", "status", "next run"],
     )
 

@@ -22,6 +22,7 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import DisconnectionError
 
 from .errors import NotFound, UnavailableError
+from .urls import normalise_url
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
@@ -83,14 +84,6 @@ def _ping_when_idle(engine: Engine) -> None:
             dbapi_conn.rollback()  # the ping opened a transaction; the pooled connection must be idle
         except Exception as exc:  # the pool retries the checkout with a new connection
             raise DisconnectionError(str(exc)) from exc
-
-
-def normalise_url(url: str) -> str:
-    """Accept the URLs people paste (``postgres://``, ``postgresql://``) and use the psycopg 3 driver."""
-    for prefix in ("postgres://", "postgresql://"):
-        if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
-    return url
 
 
 def _ensure_sqlite_dir(url: str) -> None:

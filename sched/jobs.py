@@ -17,12 +17,8 @@ from sqlalchemy import update as sql_update
 from . import runs, schedules
 from .db import Store
 from .errors import Conflict, NotFound, SpecError
-
-# ``jobs list`` imports ``listing`` alone (Core, no ORM); the rest of the package finds them here.
-from .listing import as_dict as as_dict
-from .listing import list_with_status as list_with_status
-from .listing import status_of as status_of
-from .models import Job, Run, new_id, utcnow
+from .listing import masked
+from .models import Job, Run, new_id, row_dict, utcnow
 from .states import RunStatus, ScheduleKind, Trigger
 
 log = logging.getLogger(__name__)
@@ -252,3 +248,8 @@ def tree(store: Store, root_id: str | None = None) -> list[dict[str, Any]]:
             rows = [s.get(Job, i) for i in [root_id, *descendants(s, root_id)]]
             return chains.job_forest([r for r in rows if r is not None], root_id=root_id)
         return chains.job_forest(s.scalars(select(Job).order_by(Job.created_at, Job.id)))
+
+
+def as_dict(job: Job) -> dict[str, Any]:
+    """A job as JSON-ready data (instants as ISO-8601 UTC), with the delivery secret masked."""
+    return masked(row_dict(job, Job))
