@@ -110,6 +110,8 @@ class Direct:
         self._local = threading.local()
         self._prepared: dict[Any, Prepared] = {}
         self.sqlite = store.dialect == "sqlite"
+        # the driver's own exception for a violated constraint, for callers that turn one into a domain error
+        self.integrity_errors: type[Exception] = store.engine.dialect.loaded_dbapi.IntegrityError
 
     def prepare(self, statement: Any) -> Prepared:
         """The statement compiled for this store's dialect, once per statement object: callers pass

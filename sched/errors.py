@@ -38,6 +38,10 @@ class Conflict(ClawschedError):
     http_status = 409
 
 
+class RunOverlap(Conflict):
+    """A run may not start: another run of its job is running and the job's overlap_policy is skip or queue."""
+
+
 class GatewayError(ClawschedError):
     """The OpenClaw gateway refused or failed a call."""
 

@@ -1,6 +1,7 @@
 """Leases in Redis: a key with an owner token and a TTL that its holder renews.
 
-Used for per-job overlap, resource pools and anything else that must be held by one process at a time.
+Used for resource pools and anything else that must be held by one process at a time across jobs.
+(A job's own overlap_policy is enforced in SQL, by the statement that starts a run: ``runs.start``.)
 Release and renewal are compare-and-delete / compare-and-expire scripts, so a holder whose lease expired
 and was taken by someone else can never delete or extend the new holder's lease. A crashed holder's
 lease simply expires.

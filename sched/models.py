@@ -190,6 +190,7 @@ class Run(Base):
     idempotency_key: Mapped[str | None]
     trigger_context: Mapped[dict[str, Any] | None]
     chain_depth: Mapped[int]
+    no_overlap: Mapped[bool]
 
 
 class Approval(Base):

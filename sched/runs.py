@@ -20,9 +20,9 @@ from sqlalchemy.orm import Session
 
 from . import schedules
 from .db import Store
-from .errors import NotFound
+from .errors import NotFound, RunOverlap
 from .models import JOBS, RUNS, Job, Run, UTCDateTime, detached, new_id, row_dict, utcnow
-from .states import FAILED, TERMINAL, DeliveryGuarantee, RunStatus, ScheduleKind, Trigger
+from .states import FAILED, TERMINAL, DeliveryGuarantee, OverlapPolicy, RunStatus, ScheduleKind, Trigger
 
 log = logging.getLogger(__name__)
 
@@ -80,18 +80,37 @@ def enqueue(store: Store, job_id: str, *, trigger: Trigger = Trigger.MANUAL, now
 
 def start(store: Store, run_id: str, *, hostname: str, pid: int, worker_id: str | None = None,
           now: datetime | None = None) -> bool:
-    """queued -> running. False when another worker (or a cancel) got there first."""
+    """queued -> running. False when another worker (or a cancel) got there first.
+
+    Raises ``RunOverlap`` when the job's overlap_policy is skip or queue and another of its runs is
+    running: the unique index ``uq_runs_one_running`` refuses this very statement, so two workers
+    starting two runs of one job at the same instant cannot both succeed.
+    """
     now = now or utcnow()
-    return store.direct.run(START, {"b_run_id": run_id, "b_now": now, "v_hostname": hostname, "v_pid": pid,
-                                     "v_worker_id": worker_id}) == 1  # once per run: see ``direct``
+    direct = store.direct
+    try:
+        return direct.run(START, {"b_run_id": run_id, "b_now": now, "v_hostname": hostname, "v_pid": pid,
+                                  "v_worker_id": worker_id}) == 1  # once per run: see ``direct``
+    except direct.integrity_errors as exc:
+        raise RunOverlap(f"run {run_id}: another run of its job is running") from exc
 
 
+_POLICY = JOBS.alias("policy")
 START = (
     update(RUNS).where(RUNS.c.id == bindparam("b_run_id"), RUNS.c.status == RunStatus.QUEUED.value)
     .values(status=RunStatus.RUNNING.value, started_at=bindparam("b_now", type_=UTCDateTime()),
             last_heartbeat=bindparam("b_now", type_=UTCDateTime()), hostname=bindparam("v_hostname"),
-            pid=bindparam("v_pid"), worker_id=bindparam("v_worker_id"), skip_reason=None)
+            pid=bindparam("v_pid"), worker_id=bindparam("v_worker_id"), skip_reason=None,
+            no_overlap=select(_POLICY.c.overlap_policy != OverlapPolicy.ALLOW.value)
+            .where(_POLICY.c.id == RUNS.c.job_id).scalar_subquery())
 )
+
+
+def running_exclusive(store: Store, job_id: str) -> str | None:
+    """The id of the run that keeps ``job_id``'s other runs from starting (overlap skip/queue), if any."""
+    with store.read() as s:
+        return s.scalar(select(Run.id).where(Run.job_id == job_id, Run.status == RunStatus.RUNNING.value,
+                                             Run.no_overlap.is_(True)).limit(1))
 
 
 def heartbeat(store: Store, run_id: str, now: datetime | None = None) -> bool:

@@ -86,6 +86,9 @@ def sparse_index(name: str, column: str) -> Index:
     return Index(name, column, sqlite_where=where, postgresql_where=where)
 
 
+ONE_RUNNING = "status = 'running' AND no_overlap"
+
+
 JOBS = Table(
     "jobs",
     METADATA,
@@ -218,6 +221,8 @@ RUNS = Table(
     Column("idempotency_key", String(256)),
     Column("trigger_context", JSON),
     Column("chain_depth", Integer, default=0, nullable=False),
+    # Set when the run starts: its job's overlap_policy (skip, queue) forbids a second running run.
+    Column("no_overlap", Boolean, default=False, nullable=False),
     # One run per job per scheduled instant: a second beat's claim of the same fire fails here.
     UniqueConstraint("job_id", "scheduled_for", name="uq_runs_job_scheduled"),
     # One child run per (parent run, child job): a replayed chain callback creates nothing twice.
@@ -225,6 +230,10 @@ RUNS = Table(
     Index("ix_runs_job_history", "job_id", "created_at"),
     Index("ix_runs_status_due", "status", "not_before"),
     sparse_index("ix_runs_triggered_by_run", "triggered_by_run"),
+    # overlap_policy skip/queue in SQL: the start of a second running run of such a job fails here,
+    # in the starting statement itself (runs.start; migration 0006).
+    Index("uq_runs_one_running", "job_id", unique=True, sqlite_where=text(ONE_RUNNING),
+          postgresql_where=text(ONE_RUNNING)),
 )
 
 

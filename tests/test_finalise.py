@@ -97,13 +97,13 @@ def test_on_postgresql_a_run_no_gate_needs_to_see_is_loaded_and_started_in_one_s
     if store.dialect != "postgresql":
         pytest.skip("SQLite has no data-modifying CTE, and no round trip to save")
     free = jobs.create(store, {**SHELL, "name": "free", "payload_message": "true", "overlap_policy": "allow"})
-    gated = jobs.create(store, {**SHELL, "name": "gated", "payload_message": "true", "overlap_policy": "skip"})
+    gated = jobs.create(store, {**SHELL, "name": "gated", "payload_message": "true", "resource_pool": "gpu"})
     free_run, gated_run = _queued_run(store, free.id), _queued_run(store, gated.id)
     _, _, started = execution._load(runtime, free_run, "w", utcnow())
     assert started and runs.get(store, free_run).status == "running"
     assert execution._load(runtime, free_run, "w", utcnow()) is None  # a duplicate message finds nothing queued
     _, _, started = execution._load(runtime, gated_run, "w", utcnow())
-    assert not started and runs.get(store, gated_run).status == "queued"  # the overlap gate decides first
+    assert not started and runs.get(store, gated_run).status == "queued"  # the pool's lease is taken first
 
 
 @pytest.mark.parametrize("free", [False, True])

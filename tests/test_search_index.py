@@ -96,7 +96,12 @@ def test_the_upgrade_indexes_the_summaries_already_there(tmp_path):
             conn.execute(insert(JOBS),
                          [{"id": job_id, "name": "old", "created_at": utcnow(), "updated_at": utcnow(),
                            "session_target": "shell", "payload_message": "true"}])
-        (old,) = _runs(store, job_id, ["legacy disk warning"])
+        old = new_id()
+        with store.engine.begin() as conn:  # the columns runs had at 0003, not today's table's defaults
+            conn.exec_driver_sql(
+                "INSERT INTO runs (id, job_id, status, \"trigger\", created_at, summary, shell_timed_out, "
+                "retry_count, chain_depth) VALUES (?, ?, 'ok', 'manual', ?, 'legacy disk warning', 0, 0, 0)",
+                (old, job_id, utcnow().replace(tzinfo=None).isoformat(" ")))
         migrations.upgrade(store)
         assert _found(store, job_id, "legacy") == ["legacy disk warning"]
         _set_summary(store, old, "renewed text")  # the row the upgrade indexed is found by its key

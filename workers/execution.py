@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, bindparam, exists, func, not_, or_, select
 
 from clawsched.sched import runs
+from clawsched.sched.errors import RunOverlap
 from clawsched.sched.leases import Lease
 from clawsched.sched.models import JOBS, RUNS, Job, Run, detached, utcnow
 from clawsched.sched.runs import Outcome
@@ -102,15 +103,6 @@ def _disabled(rt: Runtime, job: Job, run: Run, leases: list[Lease]) -> GateResul
     return None
 
 
-@gate("overlap", free=JOBS.c.overlap_policy == OverlapPolicy.ALLOW.value)
-def _overlap(rt: Runtime, job: Job, run: Run, leases: list[Lease]) -> GateResult:
-    if job.overlap_policy == OverlapPolicy.ALLOW.value:
-        return None
-    return _lease_gate(rt, job, run, leases, rt.settings.key("lease", "job", job.id),
-                       lambda holder: f"overlap: job is still running (run {holder}); "
-                                      f"overlap_policy={job.overlap_policy}")
-
-
 @gate("resource_pool", free=func.coalesce(JOBS.c.resource_pool, "") == "")
 def _pool(rt: Runtime, job: Job, run: Run, leases: list[Lease]) -> GateResult:
     """One run at a time per pool, across every worker: a Redis lease renewed by the heartbeat."""
@@ -166,9 +158,12 @@ def execute(rt: Runtime, run_id: str, *, worker_id: str | None = None,
                 return _hold(rt, job, run, blocked)
             runs.ensure_idempotency_key(rt.store, job, run)
             started_at = utcnow()
-            if not runs.start(rt.store, run_id, hostname=rt.hostname, pid=rt.pid, worker_id=worker_id,
-                              now=started_at):
-                return None
+            try:
+                if not runs.start(rt.store, run_id, hostname=rt.hostname, pid=rt.pid, worker_id=worker_id,
+                                  now=started_at):
+                    return None
+            except RunOverlap:
+                return _hold(rt, job, run, _overlapping(rt, job, run))
         run.started_at = started_at
         log.info("run %s of job %s (%s) started", run_id, job.id, job.name)
         status = _run(rt, job, run, leases, finished)
@@ -180,6 +175,12 @@ def execute(rt: Runtime, run_id: str, *, worker_id: str | None = None,
                 lease.release()
             except Exception:
                 log.exception("could not release lease %s; it will expire", lease.key)
+
+
+def _overlapping(rt: Runtime, job: Job, run: Run) -> Blocked:
+    """Another run of the job holds it (overlap_policy skip or queue: ``runs.start``)."""
+    holder = runs.running_exclusive(rt.store, job.id) or "?"
+    return _blocked(rt, job, run, f"overlap: job is still running (run {holder}); overlap_policy={job.overlap_policy}")
 
 
 def _check_gates(rt: Runtime, job: Job, run: Run, leases: list[Lease]) -> Blocked | None:
@@ -237,8 +238,11 @@ def _load(rt: Runtime, run_id: str, worker_id: str | None, now: datetime) -> tup
         statement = _ONE_TRIP.get(names)
         if statement is None:
             statement = _ONE_TRIP[names] = _load_and_start(free)
-        row = direct.first_values(statement, {"b_run_id": run_id, "b_now": now, "v_hostname": rt.hostname,
-                                                          "v_pid": rt.pid, "v_worker_id": worker_id})
+        try:
+            row = direct.first_values(statement, {"b_run_id": run_id, "b_now": now, "v_hostname": rt.hostname,
+                                                  "v_pid": rt.pid, "v_worker_id": worker_id})
+        except direct.integrity_errors:  # another run of the job is running: ``execute`` takes the long way
+            one_trip, row = False, direct.first_values(_LOAD, {"b_run_id": run_id})
     else:
         row = direct.first_values(_LOAD, {"b_run_id": run_id})
     if row is None:
