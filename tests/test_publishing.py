@@ -33,10 +33,15 @@ def without_ids(raw: str) -> str:
     return raw.replace(message["headers"]["id"], "TASK-ID").replace(message["properties"]["delivery_tag"], "TAG")
 
 
-@pytest.mark.parametrize("post_run", ["inline", "callback"])
-def test_prebuilt_messages_are_byte_identical_to_send_task(settings, redis, post_run):
+IMPORTED_IDS = ["job-7/run 3", "ünïcode-id", "x" * 1500, "42"]  # ids from other systems are kept unchanged
+
+
+@pytest.mark.parametrize(("post_run", "kind"), [("inline", "ours"), ("callback", "ours"), ("inline", "imported")])
+def test_prebuilt_messages_are_byte_identical_to_send_task(settings, redis, post_run, kind):
+    from celery.utils.saferepr import saferepr
+
     app = create_app(replace(settings, post_run=post_run))
-    run_ids = [new_id() for _ in range(4)]
+    run_ids = [new_id() for _ in range(4)] if kind == "ours" else IMPORTED_IDS
     link = None
     if post_run == "callback":
         link = app.signature("clawsched.finished", queue=settings.queue, immutable=False)
@@ -51,7 +56,8 @@ def test_prebuilt_messages_are_byte_identical_to_send_task(settings, redis, post
         message = json.loads(ours)
         headers, props = message["headers"], message["properties"]
         assert headers["id"] == headers["root_id"] == props["correlation_id"]
-        assert headers["argsrepr"] == repr([run_id])
+        assert headers["argsrepr"] == saferepr([run_id], app.amqp.argsrepr_maxsize,
+                                               maxlevels=app.conf.task_repr_maxlevels)
         args, kwargs, embed = json.loads(base64.b64decode(message["body"]))
         assert (args, kwargs) == ([run_id], {})
         assert bool(embed["callbacks"]) == (post_run == "callback")

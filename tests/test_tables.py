@@ -39,3 +39,15 @@ def test_each_class_annotates_every_column_with_its_nullability():
             assert prop.key in annotations, f"{mapper.class_.__name__}.{prop.key} has no Mapped annotation"
             optional = annotations[prop.key].endswith("| None]")
             assert optional == column.nullable, f"{mapper.class_.__name__}.{prop.key}: {annotations[prop.key]}"
+
+
+def test_ids_are_random_uuid4_hex():
+    import uuid
+
+    from clawsched.sched.tables import new_id
+
+    ids = [new_id() for _ in range(10_000)]
+    assert len(set(ids)) == len(ids)
+    for made in ids[:100]:
+        parsed = uuid.UUID(hex=made)
+        assert (parsed.hex, parsed.version, parsed.variant) == (made, 4, uuid.RFC_4122)
