@@ -197,6 +197,7 @@ def main(argv: list[str] | None = None) -> int:
 
         merged_figures, merged = best_of(args.best_of)
         out = args.output or REPO / "bench" / "results" / f"best-of-{len(args.best_of)}.json"
+        out.parent.mkdir(parents=True, exist_ok=True)  # runs saved elsewhere leave no results folder
         out.write_text(json.dumps(merged, indent=2, default=str))
         print_table(merged_figures, args.markdown)
         print(f"\n# JSON: {out}", file=sys.stderr)

@@ -64,3 +64,13 @@ def test_best_of_takes_each_figure_from_the_run_where_it_did_best(tmp_path):
     assert by_name["rate"].value == 90.0 and by_name["rate"].passed  # a pass beats a higher failing value
     assert "best of 3: 60, 45, 40" in by_name["p99"].note
     assert len(merged["figures"]) == 2 and len(by_name["p99"].extra["all_runs"]) == 3
+
+
+def test_best_of_writes_its_json_where_no_folder_exists_yet(tmp_path, capsys):
+    from bench.__main__ import main
+
+    runs = [_run_file(tmp_path / f"{i}.json", [_fig("p99", 40.0 + i, "ms", 10.0, True)]) for i in range(3)]
+    out = tmp_path / "new" / "folder" / "best.json"
+    assert main(["--best-of", *map(str, runs), "--output", str(out), "--markdown"]) == 0
+    assert json.loads(out.read_text())["figures"][0]["value"] == 40.0
+    assert "| p99 | 40.0 ms |" in capsys.readouterr().out
