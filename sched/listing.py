@@ -4,7 +4,7 @@ The read goes straight to the DBAPI driver (sqlite3, psycopg) and imports no SQL
 machine, importing SQLAlchemy takes about 0.25 s of the command's 0.4 s, and a listing needs none of it.
 The schema is not repeated here. The query is ``SELECT *`` and the database describes its own columns:
 psycopg returns typed values, and on SQLite the declared column types (``PRAGMA table_info``) say which
-text is an instant, which integer a boolean and which text is JSON. ``tests/test_listing.py`` checks
+text is an instant, which integer a boolean and which text is JSON. ``tests/test_cli.py`` checks
 every column against the ORM's reading of the same rows, on both databases.
 """
 
