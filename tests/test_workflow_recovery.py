@@ -13,6 +13,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
+import pytest
 from click.testing import CliRunner
 
 from clawsched.sched import jobs, runs
@@ -136,10 +137,8 @@ def test_sigkill_crash_replays_at_least_once_only_and_frees_the_pool(app, store,
             notify(redis, settings, "test")
             wait_for(lambda: (r := runs.get(store, blocked)).status == "pending" and r.skip_reason, timeout=10,
                      what="the pool member to wait")
-            doomed.kill(signal.SIGKILL)  # the worker and its pool children, mid-run
+            doomed.kill(signal.SIGKILL)  # the worker and its pool children, mid-run (their shells die with them)
             killed_at = time.monotonic()
-            for pidfile in (marks["a.pid"], marks["b.pid"]):  # the host went down with it
-                kill_pidfile(pidfile)
         wait_for(lambda: redis.get(pool_key) is None, timeout=settings.lease_ttl_s + 2, what="the pool lease to expire")
         freed_after = time.monotonic() - killed_at
         assert runs.get(store, blocked).status in ("pending", "queued")  # still waiting, not lost
@@ -161,6 +160,47 @@ def test_sigkill_crash_replays_at_least_once_only_and_frees_the_pool(app, store,
     assert jobs.get(store, most.id).consecutive_errors == 1
     assert detected_after < settings.stale_after_s + 8
     print(f"\npool lease freed {freed_after:.2f}s after SIGKILL; crash detected after {detected_after:.2f}s")
+
+
+def _pid_when_written(path: Path) -> int | None:
+    text = path.read_text().strip() if path.exists() else ""
+    return int(text) if text else None
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)  # the process tree is the point, not the store
+def test_a_dying_worker_process_takes_its_shells_and_their_children_with_it(app, store, redis, beat, settings,
+                                                                            tmp_path):
+    """SIGKILL to the pool child running a shell, then to a whole worker: each time the shell and what it
+    started die too (``orphans``), so a run that recovery replays elsewhere never runs beside the original."""
+    def start(tag: str) -> tuple[str, list[int]]:
+        shell_pid, child_pid = tmp_path / f"{tag}.shell", tmp_path / f"{tag}.child"
+        job = jobs.create(store, shell(tag, f"sleep 120 & echo $! > {child_pid}; echo $$ > {shell_pid}; wait"))
+        run_id = jobs.run_now(store, job.id)
+        notify(redis, settings, "test")
+        pids = wait_for(lambda: (s := _pid_when_written(shell_pid)) and (c := _pid_when_written(child_pid))
+                        and runs.get(store, run_id).status == "running" and [s, c], timeout=20,
+                        what=f"{tag}'s shell and its child to start")
+        assert all(alive(p) for p in pids)
+        return run_id, pids
+
+    try:
+        with workers(app, settings, tmp_path, "doomed") as (doomed,):
+            run_id, first = start("pool-child")
+            pool_child = runs.get(store, run_id).pid
+            assert pool_child and pool_child != doomed.proc.pid
+            os.kill(pool_child, signal.SIGKILL)  # the worker's main process lives on and forks a new child
+            wait_for(lambda: not any(alive(p) for p in first), timeout=10,
+                     what="the shell and its child to die with their pool process")
+            _, second = start("whole-worker")
+            doomed.kill(signal.SIGKILL)  # main process and pool children at once
+            wait_for(lambda: not any(alive(p) for p in second), timeout=10,
+                     what="the shell and its child to die with the worker")
+    finally:
+        for path in tmp_path.glob("*.shell"):
+            kill_pidfile(path)
+        for path in tmp_path.glob("*.child"):
+            with suppress(ValueError, ProcessLookupError):
+                os.kill(int(path.read_text()), signal.SIGKILL)
 
 
 def _replay_of(store: Any, run_id: str) -> Run | None:

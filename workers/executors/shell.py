@@ -1,20 +1,18 @@
 """Shell jobs: the payload runs in the configured shell, in its own process group, with a hard timeout.
 
 The whole group is signalled on timeout or cancel (SIGTERM, then SIGKILL after a grace), so a job that
-forks helpers leaves none behind. stdout and stderr go straight to files, never through this process's
-memory, which keeps a chatty job from hurting the worker.
+forks helpers leaves none behind, and it is SIGKILLed if the worker process dies first (``orphans``).
+stdout and stderr go straight to files, never through this process's memory, which keeps a chatty job
+from hurting the worker.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
 import os
 import select
-import shutil
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -22,6 +20,7 @@ from clawsched.sched import output
 from clawsched.sched.runs import Outcome
 from clawsched.sched.states import RunStatus
 
+from . import orphans
 from .base import ExecutionContext, Executor
 
 log = logging.getLogger(__name__)
@@ -36,26 +35,16 @@ class ShellExecutor(Executor):
         folder = ctx.settings.artifacts / run.id[:2]
         folder.mkdir(parents=True, exist_ok=True)
         out_path, err_path = folder / f"{run.id}.stdout", folder / f"{run.id}.stderr"
+        orphans.sentinel()  # up before the shell starts, so no shell outlives a worker that dies
         with out_path.open("wb") as out, err_path.open("wb") as err:
             proc = subprocess.Popen(
-                [*_launcher(), ctx.settings.shell, "-c", job.payload_message],
+                [ctx.settings.shell, "-c", job.payload_message],
                 stdin=subprocess.DEVNULL, stdout=out, stderr=err,
                 start_new_session=True, env=_environment(ctx), cwd=job.cwd or None,
             )
-            timed_out, cancelled = _wait(proc, ctx)
+            with orphans.guarded(proc.pid):
+                timed_out, cancelled = _wait(proc, ctx)
         return _outcome(ctx, proc.returncode, timed_out, cancelled, out_path, err_path)
-
-
-@functools.cache
-def _launcher() -> tuple[str, ...]:
-    """A prefix that makes the job's shell die with the worker (``setpriv --pdeathsig KILL``, Linux).
-
-    Otherwise a SIGKILLed worker would leave its job running while recovery replays it elsewhere.
-    ``setpriv`` rather than a ``preexec_fn``: any preexec_fn forces a full fork of the (large) worker
-    process instead of the vfork fast path, which cost ~20 ms per run.
-    """
-    setpriv = shutil.which("setpriv") if sys.platform.startswith("linux") else None
-    return (setpriv, "--pdeathsig", "KILL", "--") if setpriv else ()
 
 
 def _environment(ctx: ExecutionContext) -> dict[str, str]:
