@@ -7,6 +7,8 @@ bloats the database but ``clawsched runs output`` still returns every byte.
 
 from __future__ import annotations
 
+import contextlib
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,16 +25,17 @@ class Captured:
     size: int
 
 
-def capture(path: Path, *, store_limit: int, offload_threshold: int) -> Captured:
-    """Decide what of a finished stream file to keep inline; removes the file when it is small."""
-    size = path.stat().st_size if path.exists() else 0
+def capture(fd: int, path: Path, *, store_limit: int, offload_threshold: int) -> Captured:
+    """Decide what of a finished stream (open as ``fd``, named ``path``) to keep inline; removes the file
+    when it is small. Reads through the descriptor the stream was written to: no lookups by name."""
+    size = os.fstat(fd).st_size
     if size <= offload_threshold:
-        text = path.read_bytes().decode("utf-8", "replace") if size else ""
-        path.unlink(missing_ok=True)
+        text = os.pread(fd, size, 0).decode("utf-8", "replace") if size else ""
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
         return Captured(text=text[-store_limit:] if len(text) > store_limit else text, path=None, size=size)
-    with path.open("rb") as fh:
-        fh.seek(max(0, size - store_limit))
-        tail = fh.read().decode("utf-8", "replace")
+    start = max(0, size - store_limit)
+    tail = os.pread(fd, size - start, start).decode("utf-8", "replace")
     note = f"[... {size - len(tail.encode())} earlier bytes in {path}; full output: clawsched runs output]\n"
     return Captured(text=note + tail, path=str(path), size=size)
 

@@ -24,18 +24,15 @@ WORKER = textwrap.dedent("""
 
     out = sys.argv[1]
     def shell(command):
-        orphans.sentinel()
-        return subprocess.Popen(["sh", "-c", command], start_new_session=True)
+        return lambda: subprocess.Popen(["sh", "-c", command], start_new_session=True)
 
-    finished = shell("sleep 120")            # its wait ends (the run is over) while it still runs
-    with orphans.guarded(finished.pid):
+    with orphans.guarded(shell("sleep 120")) as finished:  # its wait ends (the run is over); it runs on
         pass
-    waited = shell("sleep 120 & exec sleep 120")  # still being waited on, with a child in its group
     forked = os.fork()
-    if forked == 0:                           # a child that outlives its parent must not hide the parent's death
+    if forked == 0:  # a child that outlives its parent must not hide the parent's death from the sentinel
         time.sleep(120)
         os._exit(0)
-    with orphans.guarded(waited.pid):
+    with orphans.guarded(shell("sleep 120 & exec sleep 120")) as waited:  # waited on, a child in its group
         with open(out + ".tmp", "w") as fh:
             fh.write(f"{finished.pid} {waited.pid} {forked}")
         os.rename(out + ".tmp", out)

@@ -26,23 +26,26 @@ import mmap
 import os
 import signal
 import struct
+import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
+from typing import TypeVar
 
 log = logging.getLogger(__name__)
 
 SLOTS = 1024  # shells one worker process may wait on at once; past that, a shell runs unguarded
 _SLOT = struct.Struct("=i")
+P = TypeVar("P", bound="subprocess.Popen[bytes]")
 
 
 class Sentinel:
     """The current process's sentinel and its table of guarded process groups."""
 
     def __init__(self) -> None:
-        import subprocess
-
         self.pid = os.getpid()
+        self.checked = time.monotonic()  # when it was last seen running
         self._lock = threading.Lock()
         self._free = list(range(SLOTS - 1, -1, -1))
         self._memfd = os.memfd_create("clawsched-orphans", os.MFD_CLOEXEC)
@@ -96,6 +99,7 @@ class Sentinel:
 
 _current: Sentinel | None = None
 _starting = threading.Lock()
+CHECK_EVERY_S = 1.0  # how often ``sentinel()`` makes sure the sentinel still runs (a syscall, not per run)
 
 
 def sentinel() -> Sentinel | None:
@@ -104,30 +108,34 @@ def sentinel() -> Sentinel | None:
     if not sys.platform.startswith("linux"):
         return None
     found = _current
-    if found is not None and found.pid == os.getpid() and found.alive():
+    if found is not None and found.pid == os.getpid() and time.monotonic() < found.checked + CHECK_EVERY_S:
         return found
     with _starting:
         found = _current
-        if found is None or found.pid != os.getpid() or not found.alive():
-            if found is not None and found.pid == os.getpid():
-                log.warning("the orphan sentinel of process %d exited; starting another", found.pid)
-            try:
-                found = _current = Sentinel()
-            except OSError:
-                log.exception("could not start the orphan sentinel: shells will not die with this worker")
-                return None
+        if found is not None and found.pid == os.getpid() and found.alive():
+            found.checked = time.monotonic()
+            return found
+        if found is not None and found.pid == os.getpid():
+            log.warning("the orphan sentinel of process %d exited; starting another", found.pid)
+        try:
+            found = _current = Sentinel()
+        except OSError:
+            log.exception("could not start the orphan sentinel: shells will not die with this worker")
+            return None
     return found
 
 
 @contextlib.contextmanager
-def guarded(pgid: int) -> Iterator[None]:
-    """While the caller waits on the shell whose group is ``pgid``: kill the group if this process dies."""
+def guarded(spawn: Callable[[], P]) -> Iterator[P]:
+    """Start a shell with ``spawn`` (it must give it its own session) and, while the caller waits on it,
+    have its whole group killed if this process dies. The sentinel is up before the shell starts."""
     guard = sentinel()
+    proc = spawn()
     if guard is None:
-        yield
+        yield proc
         return
-    with guard.guarding(pgid):
-        yield
+    with guard.guarding(proc.pid):
+        yield proc
 
 
 def _after_fork_in_child() -> None:
