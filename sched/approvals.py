@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from .db import Store
 from .errors import Conflict, NotFound
-from .models import Approval, Job, Run, new_id, row_dict, utcnow
+from .models import Approval, Job, Run, new_id, row_dict, run_has_status, utcnow
 from .states import ApprovalStatus, RunStatus
 
 log = logging.getLogger(__name__)
@@ -107,7 +107,7 @@ def settle(s: Session, approval: Approval, outcome: ApprovalStatus, *, by: str, 
     )
     if moved.rowcount != 1:  # type: ignore[attr-defined]
         raise Conflict(f"approval {approval.id} was resolved by someone else just now")
-    waiting = (Run.id == approval.run_id, Run.status == RunStatus.AWAITING_APPROVAL.value)
+    waiting = (Run.id == approval.run_id, run_has_status(RunStatus.AWAITING_APPROVAL.value))
     if outcome == ApprovalStatus.APPROVED:
         s.execute(update(Run).where(*waiting).values(
             status=RunStatus.PENDING.value, not_before=now, summary=f"approved by {by}" + (f": {reason}" if reason

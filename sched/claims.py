@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 
 from . import schedules
 from .db import Store
-from .models import JOBS, RUNS, Job, Run, UTCDateTime, new_id
+from .models import JOBS, RUNS, Job, Run, UTCDateTime, new_id, run_has_status
 from .states import RunStatus, Trigger
 
 log = logging.getLogger(__name__)
@@ -188,7 +188,7 @@ def claim_due_runs(store: Store, now: datetime, limit: int = 500) -> list[str]:
             return []
         s.execute(
             update(Run)
-            .where(Run.id.in_(ids), Run.status == RunStatus.PENDING.value)
+            .where(Run.id.in_(ids), run_has_status(RunStatus.PENDING.value))
             .values(status=RunStatus.QUEUED.value, dispatched_at=now)
         )
     return ids
@@ -224,6 +224,6 @@ def stale_queued(store: Store, older_than: datetime, limit: int = 500) -> list[s
 def mark_redispatched(store: Store, run_ids: list[str], now: datetime) -> None:
     with store.session() as s:
         s.execute(
-            update(Run).where(Run.id.in_(run_ids), Run.status == RunStatus.QUEUED.value).values(dispatched_at=now)
+            update(Run).where(Run.id.in_(run_ids), run_has_status(RunStatus.QUEUED.value)).values(dispatched_at=now)
         )
 

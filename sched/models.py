@@ -31,13 +31,14 @@ from .tables import (
     UTCDateTime,
     new_id,
     row_dict,
+    run_has_status,
     utcnow,
 )
 
 __all__ = [
     "JOBS", "NAMING", "RUNS", "Agent", "Approval", "Base", "Delivery", "DeliveryAlias", "Dispatch",
     "IdempotencyEntry", "Job", "Message", "MessageReceipt", "Run", "TaskTracker", "TaskTrackerAgent",
-    "UTCDateTime", "detached", "new_id", "row_dict", "utcnow",
+    "UTCDateTime", "detached", "new_id", "row_dict", "run_has_status", "utcnow",
 ]
 
 _Model = TypeVar("_Model", bound="Base")

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from . import schedules
 from .db import Store
 from .errors import NotFound, RunOverlap
-from .models import JOBS, RUNS, Job, Run, UTCDateTime, detached, new_id, row_dict, utcnow
+from .models import JOBS, RUNS, Job, Run, UTCDateTime, detached, new_id, row_dict, run_has_status, utcnow
 from .states import FAILED, TERMINAL, DeliveryGuarantee, OverlapPolicy, RunStatus, ScheduleKind, Trigger
 
 log = logging.getLogger(__name__)
@@ -97,7 +97,7 @@ def start(store: Store, run_id: str, *, hostname: str, pid: int, worker_id: str 
 
 _POLICY = JOBS.alias("policy")
 START = (
-    update(RUNS).where(RUNS.c.id == bindparam("b_run_id"), RUNS.c.status == RunStatus.QUEUED.value)
+    update(RUNS).where(RUNS.c.id == bindparam("b_run_id"), run_has_status(RunStatus.QUEUED.value))
     .values(status=RunStatus.RUNNING.value, started_at=bindparam("b_now", type_=UTCDateTime()),
             last_heartbeat=bindparam("b_now", type_=UTCDateTime()), hostname=bindparam("v_hostname"),
             pid=bindparam("v_pid"), worker_id=bindparam("v_worker_id"), skip_reason=None,
@@ -117,7 +117,7 @@ def heartbeat(store: Store, run_id: str, now: datetime | None = None) -> bool:
     """Refresh the run's liveness lease; False means it is no longer running here (cancelled, reaped)."""
     with store.session() as s:
         result = s.execute(
-            update(Run).where(Run.id == run_id, Run.status == RunStatus.RUNNING.value)
+            update(Run).where(Run.id == run_id, run_has_status(RunStatus.RUNNING.value))
             .values(last_heartbeat=now or utcnow())
         )
         return result.rowcount == 1  # type: ignore[attr-defined]
@@ -129,7 +129,7 @@ def skip(store: Store, run_id: str, reason: str, *, now: datetime | None = None,
     now = now or utcnow()
     with store.session() as s:
         result = s.execute(
-            update(Run).where(Run.id == run_id, Run.status == from_status.value)
+            update(Run).where(Run.id == run_id, run_has_status(from_status.value))
             .values(status=RunStatus.SKIPPED.value, skip_reason=reason, summary=f"skipped: {reason}",
                     finished_at=now, duration_ms=0)
         )
@@ -240,7 +240,7 @@ def _finish_statement(keys: tuple[str, ...], unless_children: bool) -> Any:
     if unless_children:
         values["finalized_at"] = case((exists().where(_CHILD.c.parent_id == bindparam("b_job_id")), null()),
                                       else_=bindparam("b_now", type_=UTCDateTime()))
-    return (update(RUNS).where(RUNS.c.id == bindparam("b_run_id"), RUNS.c.status == RunStatus.RUNNING.value)
+    return (update(RUNS).where(RUNS.c.id == bindparam("b_run_id"), run_has_status(RunStatus.RUNNING.value))
             .values(values).returning(*RUNS.c))
 
 
@@ -385,7 +385,7 @@ def crash(store: Store, run_id: str, *, stale_before: datetime, reason: str,
     with store.session() as s:
         result = s.execute(
             update(Run)
-            .where(Run.id == run_id, Run.status == RunStatus.RUNNING.value, Run.last_heartbeat < stale_before)
+            .where(Run.id == run_id, run_has_status(RunStatus.RUNNING.value), Run.last_heartbeat < stale_before)
             .values(status=RunStatus.CRASHED.value, finished_at=now, error_message=reason)
         )
         if result.rowcount != 1:  # type: ignore[attr-defined]
@@ -407,7 +407,7 @@ def defer(store: Store, run_id: str, *, not_before: datetime, reason: str) -> bo
     """
     with store.session() as s:
         result = s.execute(
-            update(Run).where(Run.id == run_id, Run.status == RunStatus.QUEUED.value)
+            update(Run).where(Run.id == run_id, run_has_status(RunStatus.QUEUED.value))
             .values(status=RunStatus.PENDING.value, not_before=not_before, skip_reason=reason, dispatched_at=None)
         )
         return result.rowcount == 1  # type: ignore[attr-defined]
@@ -449,7 +449,7 @@ def cancel_for_jobs(s: Session, job_ids: list[str], reason: str, now: datetime) 
     cancelled = []
     for run_id, status in rows:
         result = s.execute(
-            update(Run).where(Run.id == run_id, Run.status == status)
+            update(Run).where(Run.id == run_id, run_has_status(status))
             .values(status=RunStatus.CANCELLED.value, finished_at=now, error_message=reason,
                     summary=f"cancelled: {reason}")
         )

@@ -21,7 +21,7 @@ from sqlalchemy import ColumnElement, Select, and_, bindparam, exists, func, not
 from clawsched.sched import runs
 from clawsched.sched.errors import RunOverlap
 from clawsched.sched.leases import Lease
-from clawsched.sched.models import JOBS, RUNS, Job, Run, detached, utcnow
+from clawsched.sched.models import JOBS, RUNS, Job, Run, detached, run_has_status, utcnow
 from clawsched.sched.runs import Outcome
 from clawsched.sched.states import DeliveryGuarantee, OverlapPolicy, RunStatus, Trigger
 
@@ -210,7 +210,7 @@ def _hold(rt: Runtime, job: Job, run: Run, blocked: Blocked) -> RunStatus | None
 _LOAD = (
     select(*JOBS.c, *(c.label(f"run_{c.name}") for c in RUNS.c))
     .join_from(JOBS, RUNS, RUNS.c.job_id == JOBS.c.id)
-    .where(RUNS.c.id == bindparam("b_run_id"), RUNS.c.status == RunStatus.QUEUED.value)
+    .where(RUNS.c.id == bindparam("b_run_id"), run_has_status(RunStatus.QUEUED.value))
 )
 NEEDS_KEY = and_(JOBS.c.delivery_guarantee == DeliveryGuarantee.AT_LEAST_ONCE.value, RUNS.c.idempotency_key.is_(None))
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy import update
 
 from clawsched.sched.leases import Lease
-from clawsched.sched.models import RUNS, utcnow
+from clawsched.sched.models import RUNS, run_has_status, utcnow
 from clawsched.sched.states import RunStatus
 
 from .runtime import Runtime
@@ -65,7 +65,7 @@ class HeartbeatService:
         with self.rt.store.atomic() as conn:
             alive = set(conn.execute(
                 update(table)
-                .where(table.c.id.in_(list(current)), table.c.status == RunStatus.RUNNING.value)
+                .where(table.c.id.in_(list(current)), run_has_status(RunStatus.RUNNING.value))
                 .values(last_heartbeat=utcnow())
                 .returning(table.c.id)
             ).scalars())
