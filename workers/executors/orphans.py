@@ -11,7 +11,7 @@ Why not ``setpriv --pdeathsig KILL`` in front of every shell: that exec cost ~0.
 tenth of a trivial run's whole cost on two cores) and killed only the shell itself, not what the shell
 had started. Why not ``prctl`` in a ``preexec_fn``: any preexec_fn makes ``subprocess`` do a full fork of
 the worker instead of the vfork fast path (~20 ms a run). The sentinel costs one process per worker
-process (~10 MB) and two stores into shared memory a run.
+process (~12 MB resident) and two stores into shared memory a run.
 
 Killing a listed group is safe without more checks: every shell runs in its own session
 (``start_new_session``), so its group id is its pid, and Linux does not hand out a pid that is still a
