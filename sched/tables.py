@@ -98,6 +98,7 @@ def sparse_index(name: str, column: str) -> Index:
 
 
 ONE_RUNNING = "status = 'running' AND no_overlap"
+UNFINALIZED = "finalized_at IS NULL AND finished_at IS NOT NULL"
 
 
 JOBS = Table(
@@ -245,6 +246,9 @@ RUNS = Table(
     # in the starting statement itself (runs.start; migration 0006).
     Index("uq_runs_one_running", "job_id", unique=True, sqlite_where=text(ONE_RUNNING),
           postgresql_where=text(ONE_RUNNING)),
+    # Finished runs whose post-run pipeline has not run yet (maintenance's finalize_orphans; 0007).
+    Index("ix_runs_unfinalized", "finished_at", sqlite_where=text(UNFINALIZED),
+          postgresql_where=text(UNFINALIZED)),
 )
 
 

@@ -67,9 +67,10 @@ def finalize_orphans(rt: Runtime, app: Any) -> int:
 
     cutoff = utcnow() - timedelta(seconds=30)
     with rt.store.read() as s:
-        ids = list(s.scalars(
-            select(Run.id).where(Run.finalized_at.is_(None), Run.status.in_([t.value for t in TERMINAL]),
-                                 Run.finished_at < cutoff).limit(200)
+        ids = list(s.scalars(  # ix_runs_unfinalized: the few finished runs not finalised, not the history
+            select(Run.id).where(Run.finalized_at.is_(None), Run.finished_at.is_not(None),
+                                 Run.finished_at < cutoff, Run.status.in_([t.value for t in TERMINAL]))
+            .order_by(Run.finished_at).limit(200)
         ))
     for run_id in ids:
         pipeline.process(rt, run_id)
