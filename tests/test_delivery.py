@@ -80,7 +80,29 @@ def test_crash_before_delivery_is_repaired_once_by_rerunning_the_pipeline(store,
     assert len(gateway.sent_messages) == 1
 
 
-def test_webhook_fails_twice_then_is_delivered_once_signed(store, rt, gateway):
+@pytest.fixture
+def webhook_rt(agent_settings: Any) -> Any:
+    """A worker runtime whose operator allows webhooks to the stand-in server on 127.0.0.1."""
+    from clawsched.workers.runtime import Runtime
+
+    runtime = Runtime(agent_settings.with_(webhook_allowed_hosts=("127.0.0.1",)))
+    yield runtime
+    runtime.close()
+
+
+def test_a_webhook_to_loopback_is_refused_unless_the_operator_allows_it(store, rt, gateway):
+    url = f"{gateway.url}/webhook/runs"
+    job = jobs.create(store, shell_job(delivery_mode="webhook", delivery_to=url, delivery_channel=None))
+    run = finished_run(store, job, "ok", summary="fine")
+    assert pipeline.process(rt, run.id)
+    [row] = deliveries(store, run.id)
+    assert row.status == "failed" and "(loopback)" in row.error
+    assert "CLAWSCHED_WEBHOOK_ALLOWED_HOSTS=127.0.0.1" in row.error
+    assert gateway.requests_to("/webhook/runs") == [], "nothing was sent"
+
+
+def test_webhook_fails_twice_then_is_delivered_once_signed(store, webhook_rt, gateway):
+    rt = webhook_rt
     url = f"{gateway.url}/webhook/runs"
     job = jobs.create(store, shell_job(delivery_mode="webhook", delivery_to=url, delivery_secret="s3cret",
                                        delivery_channel=None))
@@ -94,6 +116,7 @@ def test_webhook_fails_twice_then_is_delivered_once_signed(store, rt, gateway):
     [post] = gateway.webhook_posts
     expected = "sha256=" + hmac.new(b"s3cret", post.raw, hashlib.sha256).hexdigest()
     assert post.headers["x-clawsched-signature"] == expected
+    assert post.headers["host"] == url.split("/")[2], "sent to the vetted address, under its own Host"
     body = json.loads(post.raw)
     assert body["run"]["id"] == run.id and body["run"]["status"] == "ok" and body["job"]["id"] == job.id
     assert "s3cret" not in post.raw.decode()

@@ -16,7 +16,8 @@ a send leaves the row ``sending`` and it is never re-sent (the gateway's message
 so at-most-once is the safe side). ``@alias`` targets are resolved here, at delivery time; a missing
 alias leaves a ``failed`` row naming it. Chat text is split to the channel's limit by the gateway
 client. Webhooks are retried on 5xx and connection errors with exponential backoff and carry
-``X-Clawsched-Signature: sha256=<hex HMAC of the body>`` when the job has a ``delivery_secret``.
+``X-Clawsched-Signature: sha256=<hex HMAC of the body>`` when the job has a ``delivery_secret``. They go
+to public addresses only unless the operator allows a host (``egress``).
 Nothing here can fail or block the run: the run is already final, and errors end in the row.
 """
 
@@ -41,6 +42,7 @@ from clawsched.sched.errors import ClawschedError
 from clawsched.sched.models import Delivery, Job, Run, utcnow
 from clawsched.sched.states import FAILED, DeliveryMode, RunStatus, SessionTarget
 
+from . import egress
 from .gateway import client_for
 from .pipeline import step
 from .runtime import Runtime
@@ -172,7 +174,13 @@ def send_webhook(rt: Runtime, job: Job, run: Run) -> str:
         nonlocal attempts
         attempts += 1
         try:
-            response = httpx.post(url, content=body, headers=headers, timeout=WEBHOOK_TIMEOUT_S)
+            target = egress.vet(url, rt.settings.webhook_allowed_hosts)  # each attempt: DNS may change
+        except egress.Unresolved as exc:
+            raise _Retryable(str(exc)) from exc
+        try:
+            with httpx.Client(timeout=WEBHOOK_TIMEOUT_S) as client:
+                response = client.post(target.url, content=body, headers={**headers, **target.headers},
+                                       extensions=target.extensions)
         except httpx.HTTPError as exc:
             raise _Retryable(f"webhook {url}: {type(exc).__name__}") from exc
         if response.status_code >= 500:
@@ -188,6 +196,7 @@ def send_webhook(rt: Runtime, job: Job, run: Run) -> str:
     try:
         retrying(post)
     except (_Retryable, ClawschedError) as exc:
+        log.warning("webhook delivery %s of run %s failed: %s", row.id, run.id, exc)
         settle(rt.store, row.id, error=str(exc), attempts=attempts)
         return "failed"
     settle(rt.store, row.id, attempts=attempts)
