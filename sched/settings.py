@@ -51,6 +51,7 @@ class Settings:
     run_retention_days: float = 90.0  # finished runs older than this are pruned (0 keeps every run)
     prune_interval_s: float = 300.0  # how often (across all beats) the pruning pass does its work
     post_run: str = "inline"  # "inline": pipeline in the run task; "callback": a Celery link task
+    gateway_defer_s: float = 3600.0  # how long an agent run waits for an unready gateway before it is skipped
     webhook_allowed_hosts: tuple[str, ...] = ()  # hosts a webhook may reach though not public (egress.py)
 
     @property
@@ -108,6 +109,7 @@ class Settings:
             run_retention_days=_number(env, "CLAWSCHED_RUN_RETENTION_DAYS", 90.0),
             prune_interval_s=_number(env, "CLAWSCHED_PRUNE_INTERVAL_S", 300.0),
             post_run=_choice(env, "CLAWSCHED_POST_RUN", ("inline", "callback")),
+            gateway_defer_s=_number(env, "CLAWSCHED_GATEWAY_DEFER_S", 3600.0),
             webhook_allowed_hosts=tuple(h.strip().lower() for h in env.get("CLAWSCHED_WEBHOOK_ALLOWED_HOSTS", "")
                                         .split(",") if h.strip()),
         )

@@ -65,22 +65,52 @@ def test_main_job_posts_a_wake_event_with_the_hooks_token(store, redis, agent_se
     assert not chats(gateway)
 
 
-def test_gateway_down_skips_agent_runs_while_shell_runs_go_on(store, redis, agent_settings, gateway, agent_worker,
-                                                              agent_beat):
+def test_gateway_down_defers_agent_runs_until_it_is_back_while_shell_runs_go_on(store, redis, agent_settings,
+                                                                                gateway, agent_worker, agent_beat):
     gateway.ready = False
-    agent = jobs.create(store, agent_job(schedule_kind="every", schedule_every_ms=1000, schedule_cron=None))
+    agent = jobs.create(store, agent_job())
+    wake = jobs.create(store, agent_job(name="wake", session_target="main", payload_kind="systemEvent",
+                                        payload_message="Check the inbox"))
     shell = jobs.create(store, {"name": "sh", "session_target": "shell", "payload_message": "echo fine",
                                 "schedule_kind": "every", "schedule_every_ms": 1000, "run_timeout_ms": 5000})
+    agent_run, wake_run = jobs.run_now(store, agent.id), jobs.run_now(store, wake.id)
     notify(redis, agent_settings, "test")
-    skipped = wait_for(lambda: [r for r in runs.for_job(store, agent.id) if r.status == "skipped"], timeout=10)
+    waiting = wait_for(lambda: (r := runs.get(store, agent_run)).status == "pending"
+                       and r.skip_reason == "waiting: gateway unavailable" and r,
+                       timeout=10, what="the agent run to wait for the gateway")
     ran = wait_for(lambda: [r for r in runs.for_job(store, shell.id) if r.status == "ok"], timeout=10)
-    assert skipped[0].skip_reason == "gateway unavailable"
     assert ran[0].shell_stdout.strip() == "fine"
-    assert abs((skipped[-1].created_at - ran[-1].created_at).total_seconds()) < 60
-    assert not chats(gateway)
+    skipped = wait_for(lambda: (r := runs.get(store, wake_run)).status == "skipped" and r, timeout=10,
+                       what="the main-session wake to be skipped")
+    assert skipped.skip_reason == "gateway unavailable", "a wake event does not wait"
+    assert not chats(gateway) and not gateway.requests_to("/hooks/wake")
     assert jobs.get(store, agent.id).consecutive_errors == 0
     gateway.ready = True
-    wait_for(lambda: [r for r in runs.for_job(store, agent.id) if r.status == "ok"], timeout=10)
+    done = wait_for(lambda: (r := runs.get(store, agent_run)).status in runs.TERMINAL_VALUES and r, timeout=20,
+                    what="the deferred run to run once the gateway is back")
+    assert done.status == "ok", (done.status, done.skip_reason, done.error_message)
+    assert done.skip_reason is None and done.started_at > waiting.created_at
+    assert len(chats(gateway)) == 1
+
+
+def test_an_agent_run_that_waited_too_long_for_the_gateway_is_skipped(store, redis, settings, gateway):
+    from clawsched.workers.app import create_app
+    from tests.conftest import BeatThread, running_worker
+
+    app = create_app(settings.with_(gateway_url=gateway.url, gateway_token=gateway.token, gateway_defer_s=1.0))
+    gateway.ready = False
+    job = jobs.create(store, agent_job())
+    with running_worker(app):
+        beat = BeatThread(app).start()
+        try:
+            run_id = jobs.run_now(store, job.id)
+            notify(redis, app.clawsched_settings, "test")
+            run = wait_for(lambda: (r := runs.get(store, run_id)).status == "skipped" and r, timeout=15,
+                           what="the run to give up waiting")
+        finally:
+            beat.stop()
+    assert run.skip_reason == "gateway unavailable for over 1s"
+    assert not chats(gateway)
 
 
 def test_upstream_502_is_an_error_and_task_failed_sentinel_too(store, redis, agent_settings, gateway, agent_worker,

@@ -8,11 +8,20 @@
   token, the job's ``wake_mode``); there is no reply to store.
 
 **Gateway-down rule.** Before an agent run starts, the ``gateway`` execution gate asks the gateway's
-``/readyz`` (cached for 2 s). When it is not ready the run is recorded ``skipped`` with
-``skip_reason = "gateway unavailable"`` and nothing is sent: no deferral, no retry, no error count (a
-skip is not a failure), and the job's next fire comes from its schedule as usual. Shell runs never
-pass through this gate, so an outage of the gateway cannot delay or fail them. A gateway that goes
-down during a turn gives the run ``error`` (or ``timeout``), which the job's retry policy may retry.
+``/readyz`` (cached for 2 s). When it is not ready, nothing is sent, and:
+
+* an ``isolated`` or ``session:<id>`` run is deferred: it goes back to ``pending`` with
+  ``skip_reason = "waiting: gateway unavailable"`` and is tried again every few seconds, so it runs
+  (late) once the gateway is back, as openclaw-scheduler defers isolated jobs. The wait is bounded:
+  at most ``max_queued_dispatches`` runs of a job wait at once, and a run that has waited
+  ``CLAWSCHED_GATEWAY_DEFER_S`` (default one hour) since it was due is recorded ``skipped`` instead;
+* a ``main`` run (a wake event, worth little once late) is recorded ``skipped`` with
+  ``skip_reason = "gateway unavailable"``.
+
+A skip is not a failure: no retry, no error count, and the job's next fire comes from its schedule as
+usual. Shell runs never pass through this gate, so an outage of the gateway cannot delay or fail them.
+A gateway that goes down during a turn gives the run ``error`` (or ``timeout``), which the job's retry
+policy may retry.
 
 The prompt is assembled by ``sched.prompts`` from the header, the agent's pending inbox messages (up
 to 5, marked delivered), the parent's trigger context, prior-run context (``recent``/``hybrid``), the
@@ -29,10 +38,10 @@ from typing import Any
 
 from sqlalchemy import update
 
-from clawsched.sched import agents, messages, prompts, retrieval
+from clawsched.sched import agents, messages, prompts, retrieval, runs
 from clawsched.sched.db import Store
 from clawsched.sched.errors import GatewayError, SpecError, TransientGatewayError
-from clawsched.sched.models import Job, Run
+from clawsched.sched.models import Job, Run, utcnow
 from clawsched.sched.runs import Outcome
 from clawsched.sched.settings import Settings
 from clawsched.sched.states import DeliveryGuarantee, RunStatus, SessionTarget
@@ -64,11 +73,23 @@ def register_all(register: Callable[[str, Callable[[], Executor]], None]) -> Non
     register(SessionTarget.MAIN.value, MainExecutor)
 
 
-def gateway_gate(rt: Any, job: Job, run: Run, leases: list[Any]) -> str | None:
-    """The documented gateway-down rule (module docstring): skip agent runs while the gateway is unready."""
-    if job.session_target not in AGENT_TARGETS:
+def gateway_gate(rt: Any, job: Job, run: Run, leases: list[Any]) -> Any:
+    """The documented gateway-down rule (module docstring): agent runs wait for, or skip, an unready gateway."""
+    if job.session_target not in AGENT_TARGETS or client_for(rt.settings).ready():
         return None
-    return None if client_for(rt.settings).ready() else GATEWAY_UNAVAILABLE
+    if job.session_target == SessionTarget.MAIN.value:
+        return GATEWAY_UNAVAILABLE
+    from ..execution import Blocked
+
+    limit = rt.settings.gateway_defer_s
+    waited = (utcnow() - (run.scheduled_for or run.created_at)).total_seconds()
+    if waited >= limit:
+        return f"{GATEWAY_UNAVAILABLE} for over {limit:g}s"
+    if run.skip_reason is None:  # not waiting yet: join the queue only if it has room
+        waiting = runs.waiting_count(rt.store, job.id, besides=run.id)
+        if waiting >= job.max_queued_dispatches:
+            return f"{GATEWAY_UNAVAILABLE}; {waiting} runs of this job already wait for it"
+    return Blocked(GATEWAY_UNAVAILABLE, wait=True)
 
 
 def session_key_for(job: Job, run: Run) -> str:
