@@ -84,3 +84,17 @@ def _pgid(pid: int) -> int | None:
         return os.getpgid(pid)
     except ProcessLookupError:
         return None
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the sentinel needs Linux (memfd, process groups)")
+def test_a_sentinel_that_died_is_replaced_before_the_next_shell(monkeypatch):
+    from clawsched.workers.executors import orphans
+
+    monkeypatch.setattr(orphans, "CHECK_EVERY_S", 0.0)
+    first = orphans.sentinel()
+    assert first is not None and first.alive()
+    os.kill(first.process.pid, signal.SIGKILL)
+    first.process.wait(timeout=10)
+    second = orphans.sentinel()
+    assert second is not None and second is not first and second.alive()
+    assert orphans.sentinel() is second

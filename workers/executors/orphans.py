@@ -51,14 +51,14 @@ class Sentinel:
         self._memfd = os.memfd_create("clawsched-orphans", os.MFD_CLOEXEC)
         os.ftruncate(self._memfd, SLOTS * _SLOT.size)
         self._table = mmap.mmap(self._memfd, SLOTS * _SLOT.size)
-        self._proc = subprocess.Popen(
+        self.process = subprocess.Popen(
             [sys.executable, "-I", "-S", __file__, str(self._memfd)],
             stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, pass_fds=(self._memfd,),
             start_new_session=True,  # a Ctrl-C to the worker's terminal must not take the sentinel first
         )
 
     def alive(self) -> bool:
-        return self._proc.poll() is None
+        return self.process.poll() is None
 
     @contextlib.contextmanager
     def guarding(self, pgid: int) -> Iterator[None]:
@@ -79,20 +79,20 @@ class Sentinel:
                 self._free.append(slot)
 
     def close(self) -> None:
-        """Let the sentinel go (it finds nothing to kill) and free the table: the worker is ending cleanly."""
+        """Release a sentinel that is being replaced: its pipe end, its table, its process entry."""
         with contextlib.suppress(OSError):
-            if self._proc.stdin is not None:
-                self._proc.stdin.close()
+            if self.process.stdin is not None:
+                self.process.stdin.close()
         with contextlib.suppress(Exception):
-            self._proc.wait(timeout=5)
+            self.process.wait(timeout=5)
         self._table.close()
         os.close(self._memfd)
 
     def forget_after_fork(self) -> None:
         """In a forked child: drop the parent's pipe end and table, so the parent's death still shows as EOF."""
         with contextlib.suppress(OSError):
-            if self._proc.stdin is not None:
-                os.close(self._proc.stdin.fileno())
+            if self.process.stdin is not None:
+                os.close(self.process.stdin.fileno())
         with contextlib.suppress(OSError):
             os.close(self._memfd)
 
@@ -116,7 +116,9 @@ def sentinel() -> Sentinel | None:
             found.checked = time.monotonic()
             return found
         if found is not None and found.pid == os.getpid():
-            log.warning("the orphan sentinel of process %d exited; starting another", found.pid)
+            log.warning("the orphan sentinel of process %d exited; starting another (shells already running "
+                        "stay unguarded)", found.pid)
+            found.close()
         try:
             found = _current = Sentinel()
         except OSError:
