@@ -86,9 +86,14 @@ def _take(rt: Runtime, key: str, run: Run, leases: list[Lease]) -> str | None:
 
 
 def _blocked(rt: Runtime, job: Job, run: Run, reason: str) -> Blocked:
-    """Wait (``queue``: bounded by ``max_queued_dispatches``) or skip, by the job's overlap policy."""
+    """Wait (``queue``) or skip, by the job's overlap policy."""
     if job.overlap_policy != OverlapPolicy.QUEUE.value:
         return Blocked(reason)
+    return wait_bounded(rt, job, run, reason)
+
+
+def wait_bounded(rt: Runtime, job: Job, run: Run, reason: str) -> Blocked:
+    """Wait, unless ``max_queued_dispatches`` other runs of the job already wait: then skip."""
     if run.skip_reason is None and runs.waiting_count(rt.store, job.id, besides=run.id) >= job.max_queued_dispatches:
         return Blocked(f"{reason}; queue limit reached ({job.max_queued_dispatches} waiting)")
     return Blocked(reason, wait=True)

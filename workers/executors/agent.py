@@ -38,7 +38,7 @@ from typing import Any
 
 from sqlalchemy import update
 
-from clawsched.sched import agents, messages, prompts, retrieval, runs
+from clawsched.sched import agents, messages, prompts, retrieval
 from clawsched.sched.db import Store
 from clawsched.sched.errors import GatewayError, SpecError, TransientGatewayError
 from clawsched.sched.models import Job, Run, utcnow
@@ -79,17 +79,13 @@ def gateway_gate(rt: Any, job: Job, run: Run, leases: list[Any]) -> Any:
         return None
     if job.session_target == SessionTarget.MAIN.value:
         return GATEWAY_UNAVAILABLE
-    from ..execution import Blocked
+    from ..execution import wait_bounded
 
     limit = rt.settings.gateway_defer_s
     waited = (utcnow() - (run.scheduled_for or run.created_at)).total_seconds()
     if waited >= limit:
         return f"{GATEWAY_UNAVAILABLE} for over {limit:g}s"
-    if run.skip_reason is None:  # not waiting yet: join the queue only if it has room
-        waiting = runs.waiting_count(rt.store, job.id, besides=run.id)
-        if waiting >= job.max_queued_dispatches:
-            return f"{GATEWAY_UNAVAILABLE}; {waiting} runs of this job already wait for it"
-    return Blocked(GATEWAY_UNAVAILABLE, wait=True)
+    return wait_bounded(rt, job, run, GATEWAY_UNAVAILABLE)
 
 
 def session_key_for(job: Job, run: Run) -> str:
