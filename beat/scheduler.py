@@ -16,10 +16,10 @@ from typing import Any
 
 from celery.beat import Scheduler
 
-from clawsched.sched import claims
-from clawsched.sched.models import utcnow
+from clawsched.sched.coordination.wake import WakeListener
 from clawsched.sched.settings import Settings
-from clawsched.sched.wake import WakeListener
+from clawsched.sched.store import claims
+from clawsched.sched.store.models import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ class SQLScheduler(Scheduler):
         super().__init__(app, *args, lazy=lazy, **kwargs)
 
     def setup_schedule(self) -> None:
-        from clawsched.workers.runtime import Runtime
+        from clawsched.sched.runtime import Runtime
 
         super().setup_schedule()  # maintenance entries from beat_schedule
         self._runtime = Runtime(self.settings)

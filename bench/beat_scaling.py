@@ -22,8 +22,8 @@ def due_query_plan(env: Env) -> dict[str, Any]:
     """EXPLAIN of the beat's due-fires query exactly as ``claims.claim_due_fires`` builds it."""
     from sqlalchemy import select
 
-    from clawsched.sched import claims
-    from clawsched.sched.models import Job, utcnow
+    from clawsched.sched.store import claims
+    from clawsched.sched.store.models import Job, utcnow
 
     q = (select(*claims.SCHEDULE_COLUMNS).where(Job.enabled.is_(True), Job.next_run_at <= utcnow())
          .order_by(Job.next_run_at).limit(env.settings.beat_batch_size))
@@ -66,7 +66,7 @@ def _cpu_ns(pid: int) -> int:
 def measure(env: Env, total: int, window: float) -> dict[str, Any]:
     env.clear()
     bulk_jobs(env.store, total - DUE_JOBS, shell_spec(name="idle"), not_due(), spread=timedelta(seconds=1))
-    from clawsched.sched.models import utcnow
+    from clawsched.sched.store.models import utcnow
 
     bulk_jobs(env.store, DUE_JOBS, shell_spec(name="due", schedule_every_ms=1000, overlap_policy="allow"),
               utcnow() + timedelta(seconds=1))

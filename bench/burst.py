@@ -79,7 +79,7 @@ class _InProcessBeat:
         self.thread = threading.Thread(target=self.service.start, name="bench-beat", daemon=True)
 
     def start(self) -> None:
-        from clawsched.sched.wake import channel
+        from clawsched.sched.coordination.wake import channel
 
         self.thread.start()
         chan = channel(self.env.settings)
@@ -87,7 +87,7 @@ class _InProcessBeat:
                    "the in-process beat")
 
     def stop(self) -> None:
-        from clawsched.sched.wake import notify
+        from clawsched.sched.coordination.wake import notify
 
         self.service.stop()
         notify(self.env.redis, self.env.settings, "stop")
@@ -96,8 +96,8 @@ class _InProcessBeat:
 
 def run(env: Env, count: int, rates: dict[str, float]) -> list[Figure]:
     """``rates``: runs/s of clawsched and of bare Celery on this worker (from the throughput bench)."""
-    from clawsched.sched.models import Job, Run, utcnow
-    from clawsched.sched.wake import notify
+    from clawsched.sched.coordination.wake import notify
+    from clawsched.sched.store.models import Job, Run, utcnow
 
     env.clear()
     bulk_jobs(env.store, count, shell_spec(name="burst", schedule_every_ms=3_600_000), not_due())

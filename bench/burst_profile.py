@@ -25,7 +25,7 @@ def measure(env: Env, count: int, repeat: int, profile_to: Path | None) -> list[
 
     from bench.celeryapp import make_app
     from clawsched.beat.scheduler import SQLScheduler
-    from clawsched.sched.models import Job, utcnow
+    from clawsched.sched.store.models import Job, utcnow
 
     sending = [0.0]
 

@@ -27,8 +27,8 @@ def _has(module: str) -> bool:
 
 def chain_hop(env: Env, count: int, spacing: float) -> dict[str, float]:
     from clawsched.sched import jobs
-    from clawsched.sched.models import Run
-    from clawsched.sched.wake import notify
+    from clawsched.sched.coordination.wake import notify
+    from clawsched.sched.store.models import Run
 
     parent = jobs.create(env.store, shell_spec(name="parent", enabled=False, overlap_policy="allow"))
     child = jobs.create(env.store, shell_spec(name="child", payload_message=SHELL_STAMP, parent_id=parent.id,
@@ -55,8 +55,8 @@ def approval_latency(env: Env, count: int, spacing: float) -> dict[str, float]:
     """A gated child waits in ``awaiting_approval``; ``approvals.approve`` (what ``jobs approve`` calls, with
     its beat wake-up) -> the child's shell started, one approval at a time."""
     from clawsched.sched import approvals, jobs
-    from clawsched.sched.models import Approval, Run
-    from clawsched.sched.wake import notify
+    from clawsched.sched.coordination.wake import notify
+    from clawsched.sched.store.models import Approval, Run
 
     parent = jobs.create(env.store, shell_spec(name="gate parent", enabled=False, overlap_policy="allow"))
     child = jobs.create(env.store, shell_spec(name="gated", payload_message=SHELL_STAMP, parent_id=parent.id,

@@ -64,8 +64,8 @@ def _stage_note(stages: dict[str, dict[str, float]]) -> str:
 
 
 def scheduled_latency(env: Env, total_jobs: int, fires: int, spacing: float) -> tuple[dict[str, Any], str]:
-    from clawsched.sched.models import Job, Run, utcnow
-    from clawsched.sched.wake import notify
+    from clawsched.sched.coordination.wake import notify
+    from clawsched.sched.store.models import Job, Run, utcnow
 
     probes = min(PROBES, total_jobs)
     bulk_jobs(env.store, total_jobs - probes, shell_spec(name="filler"), not_due(), spread=timedelta(seconds=1))
@@ -97,8 +97,8 @@ def scheduled_latency(env: Env, total_jobs: int, fires: int, spacing: float) -> 
 
 def manual_latency(env: Env, job_id: str, count: int, spacing: float) -> dict[str, Any]:
     from clawsched.sched import jobs
-    from clawsched.sched.models import Run
-    from clawsched.sched.wake import notify
+    from clawsched.sched.coordination.wake import notify
+    from clawsched.sched.store.models import Run
 
     for _ in range(count + WARMUP):
         jobs.run_now(env.store, job_id)

@@ -49,8 +49,8 @@ def bare_redis() -> float:
 
 
 def up_once() -> dict[str, float]:
+    from clawsched.sched.coordination.wake import channel
     from clawsched.sched.settings import Settings
-    from clawsched.sched.wake import channel
     from clawsched.workers.app import create_app
 
     home = Path(tempfile.mkdtemp(prefix="clawsched-bench-up-"))

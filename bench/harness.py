@@ -147,7 +147,7 @@ def postgres_available(url: str) -> str | None:
     from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
 
-    from clawsched.sched.urls import normalise_url
+    from clawsched.sched.store.urls import normalise_url
 
     target = make_url(normalise_url(url))
     try:
@@ -166,8 +166,8 @@ class Env:
     """One database (SQLite file or PostgreSQL) + one Redis + a namespace; spawns clawsched processes."""
 
     def __init__(self, db: str, redis_url: str, pg_url: str, label: str) -> None:
-        from clawsched.sched.db import Store
         from clawsched.sched.settings import Settings
+        from clawsched.sched.store.engine import Store
 
         self.db = db
         self.home = Path(tempfile.mkdtemp(prefix=f"clawsched-bench-{label}-"))
@@ -182,7 +182,7 @@ class Env:
     # -- database
 
     def _migrate(self) -> None:
-        from clawsched.sched import migrations
+        from clawsched.sched.store import migrations
 
         if self.db == "postgresql":
             with self.store.engine.begin() as conn:
@@ -192,7 +192,7 @@ class Env:
 
     def clear(self) -> None:
         """Empty every table (between scenarios) and the namespace's Redis keys."""
-        from clawsched.sched.models import Base
+        from clawsched.sched.store.models import Base
 
         tables = [t.name for t in Base.metadata.sorted_tables]
         with self.store.engine.begin() as conn:
@@ -255,7 +255,7 @@ class Env:
         wait_until(lambda: self.redis.llen(key) >= 4, timeout, "the worker to answer pings")
 
     def start_beat(self) -> subprocess.Popen[bytes]:
-        from clawsched.sched.wake import channel
+        from clawsched.sched.coordination.wake import channel
 
         proc = self.spawn([sys.executable, "-m", "clawsched.cli", "beat"])
         chan = channel(self.settings)
@@ -305,7 +305,7 @@ def bulk_jobs(store: Any, count: int, spec: dict[str, Any], next_run_at: datetim
     from sqlalchemy import insert
 
     from clawsched.sched import specs
-    from clawsched.sched.models import Job, new_id, utcnow
+    from clawsched.sched.store.models import Job, new_id, utcnow
 
     columns = specs.parse_job(spec).columns()
     now = utcnow()
@@ -323,6 +323,6 @@ def bulk_jobs(store: Any, count: int, spec: dict[str, Any], next_run_at: datetim
 
 
 def not_due(hours: int = 24) -> datetime:
-    from clawsched.sched.models import utcnow
+    from clawsched.sched.store.models import utcnow
 
     return utcnow() + timedelta(hours=hours)

@@ -21,9 +21,9 @@ from .harness import Env, Figure, bulk_jobs, epoch, shell_spec, wait_until
 
 def clawsched_rate(env: Env, count: int) -> dict[str, float]:
     from clawsched.sched import runs
-    from clawsched.sched.models import Job, Run, utcnow
+    from clawsched.sched.coordination.wake import notify
     from clawsched.sched.states import Trigger
-    from clawsched.sched.wake import notify
+    from clawsched.sched.store.models import Job, Run, utcnow
 
     (job_id,) = bulk_jobs(env.store, 1, shell_spec(name="throughput", enabled=False, overlap_policy="allow"), None)
     with env.store.read() as s:

@@ -9,9 +9,9 @@ from typing import Any
 
 import click
 
-from .context import CliContext
-from .main import _load_json, cli, command
-from .output import emit_json, table
+from clawsched.cli.context import CliContext
+from clawsched.cli.main import _load_json, cli, command
+from clawsched.cli.output import emit_json, table
 
 
 def _show(as_json: bool, data: Any, rows: list[list[Any]] | None = None, headers: list[str] | None = None) -> None:
@@ -204,14 +204,14 @@ def tasks() -> None:
 def tasks_create(obj: CliContext, as_json: bool, spec: str) -> None:
     """Create a tracker from JSON: name, expected_agents, timeout_s, delivery_channel, delivery_to
     (camelCase accepted)."""
-    from clawsched.sched import trackers
+    from clawsched.sched import task_trackers as trackers
 
     t = trackers.create(obj.store, _load_json(spec, "tracker spec"))
     emit_json(trackers.as_dict(t)) if as_json else click.echo(t.id)
 
 
 def _trackers(as_json: bool, rows: list[Any]) -> None:
-    from clawsched.sched import trackers
+    from clawsched.sched import task_trackers as trackers
 
     _show(as_json, [trackers.as_dict(t) for t in rows],
           [[t.id[:12], t.name, t.status, t.timeout_s, t.created_at, t.completed_at] for t in rows],
@@ -221,7 +221,7 @@ def _trackers(as_json: bool, rows: list[Any]) -> None:
 @command(tasks, "list")
 def tasks_list(obj: CliContext, as_json: bool) -> None:
     """Active trackers."""
-    from clawsched.sched import trackers
+    from clawsched.sched import task_trackers as trackers
 
     _trackers(as_json, trackers.list_active(obj.store))
 
@@ -230,7 +230,7 @@ def tasks_list(obj: CliContext, as_json: bool) -> None:
 @click.argument("limit", type=int, default=20)
 def tasks_history(obj: CliContext, as_json: bool, limit: int) -> None:
     """Trackers that ended, newest first."""
-    from clawsched.sched import trackers
+    from clawsched.sched import task_trackers as trackers
 
     _trackers(as_json, trackers.history(obj.store, limit))
 
@@ -239,7 +239,7 @@ def tasks_history(obj: CliContext, as_json: bool, limit: int) -> None:
 @click.argument("tracker_id")
 def tasks_status(obj: CliContext, as_json: bool, tracker_id: str) -> None:
     """A tracker and each expected agent's state."""
-    from clawsched.sched import trackers
+    from clawsched.sched import task_trackers as trackers
 
     tracker, agents = trackers.status(obj.store, tracker_id)
     if as_json:
@@ -258,7 +258,7 @@ def tasks_status(obj: CliContext, as_json: bool, tracker_id: str) -> None:
 def tasks_heartbeat(obj: CliContext, as_json: bool, tracker_id: str, label: str, status: str,
                     message: str | None) -> None:
     """Report LABEL's progress on TRACKER_ID."""
-    from clawsched.sched import trackers
+    from clawsched.sched import task_trackers as trackers
 
     a = trackers.heartbeat(obj.store, tracker_id, label, status, message)
     emit_json({"label": a.label, "status": a.status}) if as_json else click.echo(f"{a.label} {a.status}")
@@ -429,7 +429,7 @@ def dispatch_done(obj: CliContext, as_json: bool, label: str, summary: str | Non
 def dispatch_send(obj: CliContext, as_json: bool, label: str, message: str) -> None:
     """Steer a session: send MESSAGE into it as a new user turn and print the reply."""
     from clawsched.sched import dispatches
-    from clawsched.workers.gateway import client_for
+    from clawsched.workers.gateway.client import client_for
 
     row = dispatches.get(obj.store, label)
     dispatches.touch(obj.store, label)

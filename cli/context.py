@@ -19,7 +19,7 @@ class CliContext:
 
     @cached_property
     def store(self) -> Any:
-        from clawsched.sched.db import Store
+        from clawsched.sched.store.engine import Store
 
         store = Store(self.settings.database_url)
         ensure_schema(store)
@@ -27,7 +27,7 @@ class CliContext:
 
     @cached_property
     def redis(self) -> Any:
-        from clawsched.sched.redisconn import client
+        from clawsched.sched.coordination.connection import client
 
         return client(self.settings.redis_url)
 
@@ -38,7 +38,7 @@ class CliContext:
 
     def wake(self, reason: str) -> bool:
         """Wake the beats so a change takes effect now, not at their next planned look."""
-        from clawsched.sched.wake import notify
+        from clawsched.sched.coordination.wake import notify
 
         return notify(self.redis, self.settings, reason)
 
@@ -50,6 +50,6 @@ def ensure_schema(store: Any) -> None:
     path = store.url.split(":///", 1)[-1]
     if path and path != ":memory:" and Path(path).exists() and Path(path).stat().st_size > 0:
         return
-    from clawsched.sched import migrations
+    from clawsched.sched.store import migrations
 
     migrations.upgrade(store)

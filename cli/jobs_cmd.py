@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 
 import click
 
-from .context import CliContext
-from .main import _load_json, cli, command
-from .output import emit_json, table
+from clawsched.cli.context import CliContext
+from clawsched.cli.main import _load_json, cli, command
+from clawsched.cli.output import emit_json, table
 
 
 @cli.group()
@@ -54,7 +54,7 @@ def _schedule_text(job: dict[str, Any]) -> str:
 @click.option("--type", "job_type", help="Only jobs of this job_type (standard, watchdog).")
 def jobs_list(obj: CliContext, as_json: bool, job_type: str | None) -> None:
     """List jobs with their status and next run (in each job's time zone)."""
-    from clawsched.sched import listing  # the driver alone: no SQLAlchemy, no ORM, no schedules
+    from clawsched.sched.store import listing  # the driver alone: no SQLAlchemy, no ORM, no schedules
 
     with listing.reader(obj.settings.database_url, lambda: obj.store) as db:
         rows = listing.list_with_status(db, job_type=job_type)

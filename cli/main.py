@@ -13,10 +13,9 @@ from typing import Any
 
 import click
 
+from clawsched.cli.context import CliContext
+from clawsched.cli.output import emit_json, fail
 from clawsched.sched import __version__
-
-from .context import CliContext
-from .output import emit_json, fail
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 
@@ -143,8 +142,8 @@ def schema_jobs(obj: CliContext, as_json: bool) -> None:
 @command(schema, "runs")
 def schema_runs(obj: CliContext, as_json: bool) -> None:
     """Run statuses and the fields of a run record."""
-    from clawsched.sched.models import Run
     from clawsched.sched.states import TERMINAL, RunStatus
+    from clawsched.sched.store.models import Run
 
     emit_json({
         "statuses": [s.value for s in RunStatus],
@@ -161,8 +160,8 @@ def db() -> None:
 @command(db, "upgrade")
 def db_upgrade(obj: CliContext, as_json: bool) -> None:
     """Apply all migrations to the database in CLAWSCHED_DATABASE_URL."""
-    from clawsched.sched import migrations
-    from clawsched.sched.db import Store
+    from clawsched.sched.store import migrations
+    from clawsched.sched.store.engine import Store
 
     revision = migrations.upgrade(Store(obj.settings.database_url))
     emit_json({"ok": True, "revision": revision}) if as_json else click.echo(f"database at revision {revision}")

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import click
 
-from .context import CliContext
-from .main import cli, command
-from .output import emit_json, table
+from clawsched.cli.context import CliContext
+from clawsched.cli.main import cli, command
+from clawsched.cli.output import emit_json, table
 
 
 def _logging(level: str) -> None:
@@ -53,7 +53,7 @@ def up(obj: CliContext, as_json: bool, no_worker: bool, api: bool) -> None:
     State lives in CLAWSCHED_HOME (default ~/.clawsched). Other terminals' clawsched commands find the
     same store and Redis. Stop with Ctrl-C.
     """
-    from .supervisor import Supervisor
+    from clawsched.cli.supervisor import Supervisor
 
     _logging(obj.settings.log_level)
     supervisor = Supervisor(obj.settings, with_worker=not no_worker, with_api=api)
@@ -81,12 +81,11 @@ def demo(obj: CliContext, as_json: bool, wanted: int, home: Path | None) -> None
     """Start clawsched embedded, add a shell job that runs every 2 s, show its runs, stop."""
     import tempfile
 
+    from clawsched.cli.supervisor import Supervisor
     from clawsched.sched import jobs, runs
-    from clawsched.sched.db import Store
-    from clawsched.sched.redisconn import client
-    from clawsched.sched.wake import notify
-
-    from .supervisor import Supervisor
+    from clawsched.sched.coordination.connection import client
+    from clawsched.sched.coordination.wake import notify
+    from clawsched.sched.store.engine import Store
 
     _logging("WARNING")
     home = home or Path(tempfile.mkdtemp(prefix="clawsched-demo-"))

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import click
 
-from .context import CliContext
-from .main import cli, command
-from .output import emit_json, table
+from clawsched.cli.context import CliContext
+from clawsched.cli.main import cli, command
+from clawsched.cli.output import emit_json, table
 
 
 @cli.group()

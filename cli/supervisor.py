@@ -158,8 +158,8 @@ class Supervisor:
 
 
 def _migrate(settings: Settings) -> None:
-    from clawsched.sched import migrations
-    from clawsched.sched.db import Store
+    from clawsched.sched.store import migrations
+    from clawsched.sched.store.engine import Store
 
     store = Store(settings.database_url)
     try:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import click
 
-from .context import CliContext
-from .jobs_cmd import jobs
-from .main import cli, command
-from .output import emit_json, table
-from .runs_cmd import runs
+from clawsched.cli.context import CliContext
+from clawsched.cli.jobs_cmd import jobs
+from clawsched.cli.main import cli, command
+from clawsched.cli.output import emit_json, table
+from clawsched.cli.runs_cmd import runs
 
 
 def _job_json(node: dict) -> dict:  # type: ignore[type-arg]
@@ -23,8 +23,8 @@ def _job_json(node: dict) -> dict:  # type: ignore[type-arg]
 @click.argument("job_id", required=False)
 def jobs_tree(obj: CliContext, as_json: bool, job_id: str | None) -> None:
     """Draw root jobs and their chains (or the tree under JOB_ID)."""
-    from clawsched.sched import chains
     from clawsched.sched import jobs as svc
+    from clawsched.sched.rules import chains
 
     forest = svc.tree(obj.store, job_id)
     if as_json:
@@ -39,8 +39,8 @@ def jobs_tree(obj: CliContext, as_json: bool, job_id: str | None) -> None:
 @click.option("--no-cascade", is_flag=True, help="Cancel only this job, not its descendants.")
 def jobs_cancel(obj: CliContext, as_json: bool, job_id: str, no_cascade: bool) -> None:
     """Disable a job and its descendants and stop their runs (running shell runs are killed)."""
-    from clawsched.sched import cancels
     from clawsched.sched import jobs as svc
+    from clawsched.sched.coordination import cancels
 
     result = svc.cancel(obj.store, job_id, cascade=not no_cascade)
     cancels.announce(obj.redis, obj.settings, result["running"])

@@ -11,9 +11,9 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from .db import Store
-from .errors import SpecError
-from .models import Agent, utcnow
+from clawsched.sched.errors import SpecError
+from clawsched.sched.store.engine import Store
+from clawsched.sched.store.models import Agent, utcnow
 
 STATUSES = ("idle", "busy", "offline")
 

@@ -7,9 +7,9 @@ from typing import Any
 
 from sqlalchemy import select
 
-from .db import Store
-from .errors import NotFound, SpecError
-from .models import DeliveryAlias, utcnow
+from clawsched.sched.errors import NotFound, SpecError
+from clawsched.sched.store.engine import Store
+from clawsched.sched.store.models import DeliveryAlias, utcnow
 
 
 def add(store: Store, name: str, channel: str, target: str, description: str | None = None) -> DeliveryAlias:

@@ -18,10 +18,10 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from .db import Store
-from .errors import Conflict, NotFound
-from .models import Approval, Job, Run, new_id, row_dict, run_has_status, utcnow
-from .states import ApprovalStatus, RunStatus
+from clawsched.sched.errors import Conflict, NotFound
+from clawsched.sched.states import ApprovalStatus, RunStatus
+from clawsched.sched.store.engine import Store
+from clawsched.sched.store.models import Approval, Job, Run, new_id, row_dict, run_has_status, utcnow
 
 log = logging.getLogger(__name__)
 

@@ -18,10 +18,10 @@ from typing import Any
 
 from sqlalchemy import or_, select, update
 
-from .db import Store
-from .errors import Conflict, NotFound, SpecError
-from .models import Dispatch, Run, utcnow
-from .states import DeliveryMode, RunStatus, Trigger
+from clawsched.sched.errors import Conflict, NotFound, SpecError
+from clawsched.sched.states import DeliveryMode, RunStatus, Trigger
+from clawsched.sched.store.engine import Store
+from clawsched.sched.store.models import Dispatch, Run, utcnow
 
 MODES = ("fresh", "reuse")
 DELIVERY_MODES = (DeliveryMode.NONE.value, DeliveryMode.ANNOUNCE.value, DeliveryMode.ANNOUNCE_ALWAYS.value)
@@ -39,7 +39,7 @@ def enqueue(store: Store, *, label: str, message: str, mode: str = "fresh", thin
             delivery_mode: str = "announce", timeout_s: int = 300, monitor: bool = True,
             watchdog_after_s: int = 3600, agent_id: str = "main", now: datetime | None = None) -> Dispatch:
     """Record the dispatch, create its job and queue its run; the caller wakes the beats."""
-    from . import jobs, runs
+    from clawsched.sched import jobs, runs
 
     now = now or utcnow()
     _validate(label, message, mode, thinking, delivery_mode, timeout_s, watchdog_after_s)

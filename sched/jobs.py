@@ -14,12 +14,13 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy import update as sql_update
 
-from . import runs, schedules
-from .db import Store
-from .errors import Conflict, NotFound, SpecError
-from .listing import masked
-from .models import Job, Run, new_id, row_dict, utcnow
-from .states import RunStatus, ScheduleKind, Trigger
+from clawsched.sched import runs
+from clawsched.sched.errors import Conflict, NotFound, SpecError
+from clawsched.sched.rules import schedules
+from clawsched.sched.states import RunStatus, ScheduleKind, Trigger
+from clawsched.sched.store.engine import Store
+from clawsched.sched.store.listing import masked
+from clawsched.sched.store.models import Job, Run, new_id, row_dict, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +29,7 @@ MAX_CHAIN_DEPTH = 10
 
 def create(store: Store, data: Mapping[str, Any], *, now: datetime | None = None, dry_run: bool = False) -> Job:
     """Validate and insert a job; with ``dry_run`` validate everything and write nothing."""
-    from . import specs  # pydantic: only writes pay for it, not `jobs list`
+    from clawsched.sched import specs  # pydantic: only writes pay for it, not `jobs list`
 
     now = now or utcnow()
     spec = specs.parse_job(data)
@@ -55,7 +56,7 @@ def create(store: Store, data: Mapping[str, Any], *, now: datetime | None = None
 def update(store: Store, job_id: str, patch: Mapping[str, Any], *, now: datetime | None = None,
            dry_run: bool = False) -> Job:
     """Apply a partial change; the merged record is validated as a whole."""
-    from . import specs
+    from clawsched.sched import specs
 
     now = now or utcnow()
     with store.session() as s:
@@ -219,8 +220,8 @@ def cancel(store: Store, job_id: str, *, cascade: bool = True, reason: str = "ca
     their pending approvals are closed. A running run's worker notices within a heartbeat, or at once
     through the cancel channel (``cancels.announce``), and kills the run's process group.
     """
-    from .models import Approval
-    from .states import ApprovalStatus
+    from clawsched.sched.states import ApprovalStatus
+    from clawsched.sched.store.models import Approval
 
     now = now or utcnow()
     with store.session() as s:
@@ -240,7 +241,7 @@ def cancel(store: Store, job_id: str, *, cascade: bool = True, reason: str = "ca
 
 def tree(store: Store, root_id: str | None = None) -> list[dict[str, Any]]:
     """Jobs as a forest of ``{"job": row, "children": [...]}`` (one tree when ``root_id`` is given)."""
-    from . import chains
+    from clawsched.sched.rules import chains
 
     with store.read() as s:
         if root_id:

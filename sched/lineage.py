@@ -13,9 +13,9 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from .db import Store
-from .errors import NotFound
-from .models import Job, Run
+from clawsched.sched.errors import NotFound
+from clawsched.sched.store.engine import Store
+from clawsched.sched.store.models import Job, Run
 
 MAX_NODES = 500
 

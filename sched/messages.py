@@ -17,9 +17,9 @@ from typing import Any
 from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.orm import Session
 
-from .db import Store
-from .errors import ClawschedError, NotFound, SpecError
-from .models import Message, MessageReceipt, utcnow
+from clawsched.sched.errors import ClawschedError, NotFound, SpecError
+from clawsched.sched.store.engine import Store
+from clawsched.sched.store.models import Message, MessageReceipt, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -214,7 +214,7 @@ def process_spawns(store: Store, now: datetime | None = None) -> list[dict[str, 
     The body is a job spec (JSON, either shape); ``metadata.run`` (or the spec's ``run_now``) also
     queues a run at once. A bad spec is answered with a ``status`` message to the sender and closed.
     """
-    from . import jobs, runs
+    from clawsched.sched import jobs, runs
 
     now = now or utcnow()
     with store.read() as s:

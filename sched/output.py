@@ -12,8 +12,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import NotFound
-from .models import Run
+from clawsched.sched.errors import NotFound
+from clawsched.sched.store.models import Run
 
 STREAMS = ("stdout", "stderr")
 

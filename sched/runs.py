@@ -18,11 +18,22 @@ from typing import Any, cast
 from sqlalchemy import bindparam, case, exists, func, null, select, update
 from sqlalchemy.orm import Session
 
-from . import schedules
-from .db import Store
-from .errors import NotFound, RunOverlap
-from .models import JOBS, RUNS, Job, Run, UTCDateTime, detached, new_id, row_dict, run_has_status, utcnow
-from .states import FAILED, TERMINAL, DeliveryGuarantee, OverlapPolicy, RunStatus, ScheduleKind, Trigger
+from clawsched.sched.errors import NotFound, RunOverlap
+from clawsched.sched.rules import schedules
+from clawsched.sched.states import FAILED, TERMINAL, DeliveryGuarantee, OverlapPolicy, RunStatus, ScheduleKind, Trigger
+from clawsched.sched.store.engine import Store
+from clawsched.sched.store.models import (
+    JOBS,
+    RUNS,
+    Job,
+    Run,
+    UTCDateTime,
+    detached,
+    new_id,
+    row_dict,
+    run_has_status,
+    utcnow,
+)
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from .errors import SpecError
+from clawsched.sched.errors import SpecError
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 

@@ -19,9 +19,9 @@ from urllib.parse import urlsplit
 
 from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
-from .errors import SpecError
-from .schedules import validate_cron, zone
-from .states import (
+from clawsched.sched.errors import SpecError
+from clawsched.sched.rules.schedules import validate_cron, zone
+from clawsched.sched.states import (
     ContextRetrieval,
     DeliveryGuarantee,
     DeliveryMode,

@@ -55,7 +55,7 @@ def database_url(backend: str, tmp_path: Path, sqlite_template: Path, postgres_r
         yield f"sqlite:///{path}"
         return
     assert postgres_ready
-    from clawsched.sched.db import Store
+    from clawsched.sched.store.engine import Store
 
     store = Store(postgres_ready)
     services.truncate_postgres(store)
@@ -80,7 +80,7 @@ def settings(tmp_path: Path, database_url: str, redis_url: str) -> Settings:
 
 @pytest.fixture
 def store(settings: Settings) -> Iterator[Any]:
-    from clawsched.sched.db import Store
+    from clawsched.sched.store.engine import Store
 
     s = Store(settings.database_url)
     yield s
@@ -89,7 +89,7 @@ def store(settings: Settings) -> Iterator[Any]:
 
 @pytest.fixture
 def redis(settings: Settings) -> Iterator[Any]:
-    from clawsched.sched.redisconn import client
+    from clawsched.sched.coordination.connection import client
 
     r = client(settings.redis_url)
     yield r
@@ -138,8 +138,8 @@ class BeatThread:
 
     def stop(self) -> None:
         self.service.stop()
-        from clawsched.sched.redisconn import client
-        from clawsched.sched.wake import notify
+        from clawsched.sched.coordination.connection import client
+        from clawsched.sched.coordination.wake import notify
 
         notify(client(self.service.app.clawsched_settings.redis_url), self.service.app.clawsched_settings, "stop")
         self.thread.join(timeout=15)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from clawsched.sched import jobs, messages, runs
-from clawsched.sched.models import Agent, utcnow
-from clawsched.sched.wake import notify
+from clawsched.sched.coordination.wake import notify
+from clawsched.sched.store.models import Agent, utcnow
 from tests.support.agent_fixtures import *  # noqa: F403
 from tests.support.agent_fixtures import agent_job, run_and_wait
 from tests.support.waiting import wait_for
@@ -145,7 +145,7 @@ def test_prompt_carries_inbox_trigger_context_and_idempotency_key(store, redis, 
 
 
 def test_trigger_context_of_a_chain_parent_is_in_the_prompt(store, agent_settings, gateway):
-    from clawsched.sched.models import Run
+    from clawsched.sched.store.models import Run
     from clawsched.workers.executors.agent import assemble_prompt
 
     job = jobs.create(store, agent_job())

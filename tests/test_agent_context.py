@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from clawsched.sched import jobs, retrieval
-from clawsched.sched.models import Run, new_id, utcnow
+from clawsched.sched import jobs
+from clawsched.sched.store import retrieval
+from clawsched.sched.store.models import Run, new_id, utcnow
 from tests.support.agent_fixtures import *  # noqa: F403
 from tests.support.agent_fixtures import agent_job, run_and_wait
 

@@ -8,8 +8,9 @@ from typing import Any
 
 from sqlalchemy import insert, select
 
-from clawsched.sched import claims, jobs
-from clawsched.sched.models import RUNS, Job, Run, new_id, utcnow
+from clawsched.sched import jobs
+from clawsched.sched.store import claims
+from clawsched.sched.store.models import RUNS, Job, Run, new_id, utcnow
 
 
 def spec(**fields: Any) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from clawsched.cli.context import CliContext
 from clawsched.cli.main import COMMAND_MODULES, cli
 from clawsched.sched import jobs, runs
-from clawsched.sched.models import Run
+from clawsched.sched.store.models import Run
 from tests.support.waiting import wait_for
 
 for _name in COMMAND_MODULES:

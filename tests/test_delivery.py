@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from clawsched.sched import aliases, jobs
-from clawsched.sched.models import Delivery
+from clawsched.sched.store.models import Delivery
 from clawsched.workers import delivery, pipeline
 from tests.support.agent_fixtures import *  # noqa: F403
 from tests.support.agent_fixtures import agent_job, finished_run, run_and_wait
@@ -83,7 +83,7 @@ def test_crash_before_delivery_is_repaired_once_by_rerunning_the_pipeline(store,
 @pytest.fixture
 def webhook_rt(agent_settings: Any) -> Any:
     """A worker runtime whose operator allows webhooks to the stand-in server on 127.0.0.1."""
-    from clawsched.workers.runtime import Runtime
+    from clawsched.sched.runtime import Runtime
 
     runtime = Runtime(agent_settings.with_(webhook_allowed_hosts=("127.0.0.1",)))
     yield runtime
@@ -168,7 +168,7 @@ def test_failure_alert_can_count_skips(store, rt, gateway):
 
 
 def test_plan_is_a_pure_rule():
-    from clawsched.sched.models import Job, Run
+    from clawsched.sched.store.models import Job, Run
 
     job = Job(id="j", name="n", session_target="isolated", delivery_mode="announce", delivery_to="1")
     assert delivery.plan(job, Run(status="ok", reply="hi")) is None

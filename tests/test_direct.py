@@ -12,8 +12,9 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import bindparam, select, text, update
 
-from clawsched.sched import db, jobs
-from clawsched.sched.models import JOBS, Job, detached
+from clawsched.sched import jobs
+from clawsched.sched.store import engine as db
+from clawsched.sched.store.models import JOBS, Job, detached
 
 SPEC = {"name": "direct", "session_target": "shell", "payload_message": "true", "run_timeout_ms": 5000,
         "schedule_cron": "0 0 1 1 *", "env": {"A": "1"}}

@@ -8,8 +8,9 @@ from typing import Any
 
 from click.testing import CliRunner
 
-from clawsched.sched import dispatches, trackers
-from clawsched.sched.models import utcnow
+from clawsched.sched import dispatches
+from clawsched.sched import task_trackers as trackers
+from clawsched.sched.store.models import utcnow
 from clawsched.workers import agent_upkeep
 from tests.support.agent_fixtures import *  # noqa: F403
 from tests.support.waiting import wait_for

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from clawsched.sched.models import Job, Run, utcnow
 from clawsched.sched.states import RunStatus
+from clawsched.sched.store.models import Job, Run, utcnow
 
 
 def plan(store, stmt) -> str:

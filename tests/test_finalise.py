@@ -6,14 +6,14 @@ from __future__ import annotations
 import pytest
 
 from clawsched.sched import jobs, runs
-from clawsched.sched.models import utcnow
+from clawsched.sched.store.models import utcnow
 from clawsched.workers import execution, pipeline
 
 
 def _queued_run(store, job_id):
     from sqlalchemy import update
 
-    from clawsched.sched.models import RUNS
+    from clawsched.sched.store.models import RUNS
 
     run_id = jobs.run_now(store, job_id)
     with store.session() as s:
@@ -23,7 +23,7 @@ def _queued_run(store, job_id):
 
 @pytest.fixture
 def runtime(settings):
-    from clawsched.workers.runtime import Runtime
+    from clawsched.sched.runtime import Runtime
 
     rt = Runtime(settings.with_(post_run="inline"))
     yield rt

@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import func, select
 
 from clawsched.sched import jobs, output, runs
+from clawsched.sched.coordination.wake import notify
 from clawsched.sched.errors import NotFound
-from clawsched.sched.models import Job, Run, utcnow
-from clawsched.sched.wake import notify
+from clawsched.sched.store.models import Job, Run, utcnow
 from tests.conftest import BeatThread
 from tests.support.waiting import wait_for
 

@@ -11,13 +11,8 @@ import pytest
 
 from clawsched.sched.errors import GatewayError, SpecError, TransientGatewayError
 from clawsched.sched.settings import Settings
-from clawsched.workers.chunking import CHANNEL_LIMITS, split_message
-from clawsched.workers.gateway import (
-    GatewayClient,
-    GatewayTimeoutError,
-    new_session_key,
-    stable_session_key,
-)
+from clawsched.workers.gateway.chunking import CHANNEL_LIMITS, split_message
+from clawsched.workers.gateway.client import GatewayClient, GatewayTimeoutError, new_session_key, stable_session_key
 from tests.support.gateway_stub import GatewayStub
 
 

@@ -3,7 +3,7 @@ working after the server forgets them (a restart or ``SCRIPT FLUSH``)."""
 
 from __future__ import annotations
 
-from clawsched.sched.leases import Lease
+from clawsched.sched.coordination.leases import Lease
 
 
 def test_only_the_holder_renews_and_releases(redis, settings):

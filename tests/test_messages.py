@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from clawsched.sched import jobs, messages, runs
 from clawsched.sched.errors import SpecError
-from clawsched.sched.models import utcnow
+from clawsched.sched.store.models import utcnow
 
 
 def test_inbox_is_urgent_first_then_oldest_first(store):

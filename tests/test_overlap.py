@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import update
 
 from clawsched.sched import jobs, runs
+from clawsched.sched.coordination.wake import notify
 from clawsched.sched.errors import RunOverlap
-from clawsched.sched.models import RUNS, utcnow
-from clawsched.sched.wake import notify
+from clawsched.sched.store.models import RUNS, utcnow
 from clawsched.workers import execution
 from tests.support.waiting import wait_for
 
@@ -78,7 +78,7 @@ def test_a_finished_run_lets_the_next_one_start_and_other_jobs_are_never_held(st
 
 
 def test_skip_records_the_run_it_found_running(store, settings):
-    from clawsched.workers.runtime import Runtime
+    from clawsched.sched.runtime import Runtime
 
     job = jobs.create(store, {**SHELL, "name": "busy", "payload_message": "true"})
     first, second = _queued(store, job.id, 2)
@@ -113,7 +113,7 @@ def test_queue_waits_for_the_running_run_then_runs(store, redis, worker, beat, t
 def test_on_postgresql_a_skip_job_is_started_in_one_statement_unless_it_is_running(store, settings):
     if store.dialect != "postgresql":
         pytest.skip("SQLite has no data-modifying CTE, and no round trip to save")
-    from clawsched.workers.runtime import Runtime
+    from clawsched.sched.runtime import Runtime
 
     job = jobs.create(store, {**SHELL, "name": "skip", "payload_message": "true", "overlap_policy": "skip"})
     first, second = _queued(store, job.id, 2)

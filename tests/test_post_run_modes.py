@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from clawsched.sched import jobs, runs
-from clawsched.sched.wake import notify
+from clawsched.sched.coordination.wake import notify
 from tests.support.waiting import wait_for
 
 

@@ -13,8 +13,9 @@ import pytest
 from celery import signals
 from sqlalchemy import update
 
-from clawsched.sched import claims, jobs, runs
-from clawsched.sched.models import Job, new_id, utcnow
+from clawsched.sched import jobs, runs
+from clawsched.sched.store import claims
+from clawsched.sched.store.models import Job, new_id, utcnow
 from clawsched.workers.app import RUN_TASK, create_app
 from clawsched.workers.tasks import send_runs
 from tests.conftest import running_worker

@@ -14,7 +14,7 @@ import psycopg
 from sqlalchemy import insert
 
 from clawsched.sched import jobs, runs
-from clawsched.sched.models import RUNS, new_id, utcnow
+from clawsched.sched.store.models import RUNS, new_id, utcnow
 from clawsched.workers import execution
 
 SPEC = {"name": "plain", "session_target": "shell", "payload_message": "true", "run_timeout_ms": 5000,

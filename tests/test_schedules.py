@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import pytest
 
 from clawsched.sched.errors import SpecError
-from clawsched.sched.schedules import (
+from clawsched.sched.rules.schedules import (
     Schedule,
     advance,
     error_backoff,

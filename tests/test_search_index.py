@@ -6,9 +6,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import delete, insert, update
 
-from clawsched.sched import jobs, migrations, retrieval
-from clawsched.sched.db import Store
-from clawsched.sched.models import JOBS, RUNS, new_id, utcnow
+from clawsched.sched import jobs
+from clawsched.sched.store import migrations, retrieval
+from clawsched.sched.store.engine import Store
+from clawsched.sched.store.models import JOBS, RUNS, new_id, utcnow
 
 SPEC = {"name": "indexed", "session_target": "shell", "payload_message": "true", "run_timeout_ms": 5000,
         "schedule_cron": "0 0 1 1 *"}

@@ -9,11 +9,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import event, insert, update
 
-from clawsched.sched import jobs, migrations, specs
-from clawsched.sched.db import Store
-from clawsched.sched.models import JOBS, MESSAGES, RUNS, new_id, utcnow
+from clawsched.sched import jobs, specs
+from clawsched.sched.runtime import Runtime
+from clawsched.sched.store import migrations
+from clawsched.sched.store.engine import Store
+from clawsched.sched.store.models import JOBS, MESSAGES, RUNS, new_id, utcnow
 from clawsched.workers import execution
-from clawsched.workers.runtime import Runtime
 
 SPEC = {"name": "plain", "session_target": "shell", "payload_message": "true", "run_timeout_ms": 5000,
         "schedule_cron": "0 0 1 1 *"}

@@ -9,16 +9,9 @@ import pytest
 from sqlalchemy import String
 
 from clawsched.sched.errors import SpecError
-from clawsched.sched.models import Job
-from clawsched.sched.schedules import Schedule
-from clawsched.sched.specs import (
-    STATE_FIELDS,
-    JobSpec,
-    apply_patch,
-    job_json_schema,
-    parse_job,
-    spec_from_row,
-)
+from clawsched.sched.rules.schedules import Schedule
+from clawsched.sched.specs import STATE_FIELDS, JobSpec, apply_patch, job_json_schema, parse_job, spec_from_row
+from clawsched.sched.store.models import Job
 
 FLAT_AGENT = {
     "name": "Daily Ops Summary",

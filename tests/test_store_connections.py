@@ -6,8 +6,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select, text
 
-from clawsched.sched import db, jobs
-from clawsched.sched.models import JOBS
+from clawsched.sched import jobs
+from clawsched.sched.store import engine as db
+from clawsched.sched.store.models import JOBS
 
 SPEC = {"name": "conn", "session_target": "shell", "payload_message": "true", "run_timeout_ms": 5000,
         "schedule_cron": "0 0 1 1 *"}

@@ -7,8 +7,8 @@ from typing import Any
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from clawsched.sched.models import Base
-from clawsched.sched.tables import METADATA
+from clawsched.sched.store.models import Base
+from clawsched.sched.store.tables import METADATA
 
 
 def _search_index(diff: Any) -> bool:
@@ -44,7 +44,7 @@ def test_each_class_annotates_every_column_with_its_nullability():
 def test_ids_are_random_uuid4_hex():
     import uuid
 
-    from clawsched.sched.tables import new_id
+    from clawsched.sched.store.tables import new_id
 
     ids = [new_id() for _ in range(10_000)]
     assert len(set(ids)) == len(ids)

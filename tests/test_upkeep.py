@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import func, insert, select
 
 from clawsched.sched import jobs, runs
-from clawsched.sched.models import RUNS, Run, new_id, utcnow
+from clawsched.sched.runtime import Runtime
+from clawsched.sched.store.models import RUNS, Run, new_id, utcnow
 from clawsched.workers import maintenance, recovery
-from clawsched.workers.runtime import Runtime
 
 SHELL = {"session_target": "shell", "run_timeout_ms": 5000, "schedule_cron": "0 0 1 1 *", "payload_message": "true"}
 

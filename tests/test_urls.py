@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from clawsched.sched.urls import DriverTarget, driver_target, normalise_url
+from clawsched.sched.store.urls import DriverTarget, driver_target, normalise_url
 
 
 def test_pasted_postgres_urls_use_psycopg():

@@ -8,7 +8,7 @@ from typing import Any
 from click.testing import CliRunner
 
 from clawsched.sched import approvals, jobs, runs
-from clawsched.sched.wake import notify
+from clawsched.sched.coordination.wake import notify
 from tests.support.waiting import wait_for
 
 
@@ -82,7 +82,7 @@ def test_approval_gates_wait_and_resolve(store, redis, worker, beat, settings):
 
 def test_approval_backlog_is_capped(store, app, settings):
     """Beyond max_pending_approvals, a triggered child is recorded as skipped with the reason."""
-    from clawsched.sched.models import Run, utcnow
+    from clawsched.sched.store.models import Run, utcnow
     from clawsched.workers import pipeline
     from clawsched.workers.tasks import runtime_of
 

@@ -9,10 +9,11 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from clawsched.sched import jobs, runs, schedules
+from clawsched.sched import jobs, runs
+from clawsched.sched.coordination.wake import notify
 from clawsched.sched.errors import SpecError
-from clawsched.sched.models import Run, utcnow
-from clawsched.sched.wake import notify
+from clawsched.sched.rules import schedules
+from clawsched.sched.store.models import Run, utcnow
 from tests.support.waiting import wait_for
 
 RETRY_SCALE = 0.01  # the ladder 30 s, 60 s, 120 s becomes 0.3 s, 0.6 s, 1.2 s

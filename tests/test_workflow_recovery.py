@@ -17,8 +17,8 @@ import pytest
 from click.testing import CliRunner
 
 from clawsched.sched import jobs, runs
-from clawsched.sched.models import Run
-from clawsched.sched.wake import notify
+from clawsched.sched.coordination.wake import notify
+from clawsched.sched.store.models import Run
 from tests.support.waiting import wait_for
 
 
@@ -244,7 +244,7 @@ def test_cancel_stops_a_running_shell_run_and_its_descendants_within_two_seconds
                                      "payload_message": "true", "parent_id": kid.id, "trigger_on": "complete"})
     from datetime import timedelta
 
-    from clawsched.sched.models import utcnow
+    from clawsched.sched.store.models import utcnow
 
     later = runs.enqueue(store, grandchild.id, not_before=utcnow() + timedelta(hours=1))
     try:

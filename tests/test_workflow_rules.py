@@ -7,7 +7,8 @@ from types import SimpleNamespace as NS
 
 import pytest
 
-from clawsched.sched import approvals, chains, lineage, runs, schedules
+from clawsched.sched import approvals, lineage, runs
+from clawsched.sched.rules import chains, schedules
 
 
 @pytest.mark.parametrize("trigger_on,status,fires", [

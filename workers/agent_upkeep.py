@@ -14,17 +14,17 @@ from typing import Any
 
 from sqlalchemy import and_
 
-from clawsched.sched import agents, dispatches, messages, trackers
+from clawsched.sched import agents, dispatches, messages
+from clawsched.sched import task_trackers as trackers
 from clawsched.sched.errors import ClawschedError
-from clawsched.sched.models import JOBS, Job, Run, utcnow
-
-from . import delivery
-from .execution import gate
-from .executors.agent import AGENT_TARGETS, gateway_gate
-from .gateway import client_for
-from .maintenance import task
-from .pipeline import step
-from .runtime import Runtime
+from clawsched.sched.runtime import Runtime
+from clawsched.sched.store.models import JOBS, Job, Run, utcnow
+from clawsched.workers import delivery
+from clawsched.workers.execution import gate
+from clawsched.workers.executors.agent import AGENT_TARGETS, gateway_gate
+from clawsched.workers.gateway.client import client_for
+from clawsched.workers.maintenance import task
+from clawsched.workers.pipeline import step
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ def message_upkeep(rt: Runtime, app: Any) -> int:
     expired = messages.expire(rt.store)
     spawned = messages.process_spawns(rt.store)
     if spawned and app is not None:
-        from clawsched.sched.wake import notify
+        from clawsched.sched.coordination.wake import notify
 
         notify(rt.redis, rt.settings, "spawned jobs")
     return expired + len(spawned)

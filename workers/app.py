@@ -41,7 +41,7 @@ def create_app(settings: Settings, **overrides: Any) -> Celery:
     )
     app.conf.update(overrides)
     app.clawsched_settings = settings  # type: ignore[attr-defined]
-    from . import tasks
+    from clawsched.workers import tasks
 
     tasks.register(app)
     return app

@@ -13,9 +13,8 @@ import threading
 import time
 from typing import Any
 
-from clawsched.sched import cancels
-
-from .runtime import Runtime
+from clawsched.sched.coordination import cancels
+from clawsched.sched.runtime import Runtime
 
 log = logging.getLogger(__name__)
 

@@ -17,13 +17,13 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from clawsched.sched import approvals, chains, runs
-from clawsched.sched.models import Job, Run, utcnow
+from clawsched.sched import approvals, runs
+from clawsched.sched.coordination.wake import notify
+from clawsched.sched.rules import chains
+from clawsched.sched.runtime import Runtime
 from clawsched.sched.states import RunStatus, Trigger
-from clawsched.sched.wake import notify
-
-from .pipeline import step
-from .runtime import Runtime
+from clawsched.sched.store.models import Job, Run, utcnow
+from clawsched.workers.pipeline import step
 
 log = logging.getLogger(__name__)
 

@@ -36,16 +36,16 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
-from clawsched.sched import aliases, prompts, runs
-from clawsched.sched.db import Store
+from clawsched.sched import aliases, runs
 from clawsched.sched.errors import ClawschedError
-from clawsched.sched.models import Delivery, Job, Run, utcnow
+from clawsched.sched.rules import prompts
+from clawsched.sched.runtime import Runtime
 from clawsched.sched.states import FAILED, DeliveryMode, RunStatus, SessionTarget
-
-from . import egress
-from .gateway import client_for
-from .pipeline import step
-from .runtime import Runtime
+from clawsched.sched.store.engine import Store
+from clawsched.sched.store.models import Delivery, Job, Run, utcnow
+from clawsched.workers import egress
+from clawsched.workers.gateway.client import client_for
+from clawsched.workers.pipeline import step
 
 log = logging.getLogger(__name__)
 

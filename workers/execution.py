@@ -19,16 +19,15 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, bindparam, exists, func, not_, or_, select
 
 from clawsched.sched import runs
+from clawsched.sched.coordination.leases import Lease
 from clawsched.sched.errors import RunOverlap
-from clawsched.sched.leases import Lease
-from clawsched.sched.models import JOBS, RUNS, Job, Run, detached, run_has_status, utcnow
 from clawsched.sched.runs import Outcome
+from clawsched.sched.runtime import Runtime
 from clawsched.sched.states import DeliveryGuarantee, OverlapPolicy, RunStatus, Trigger
-
-from . import cancellation, heartbeats, pipeline, plugins
-from .executors import executor_for
-from .executors.base import ExecutionContext
-from .runtime import Runtime
+from clawsched.sched.store.models import JOBS, RUNS, Job, Run, detached, run_has_status, utcnow
+from clawsched.workers import cancellation, heartbeats, pipeline, plugins
+from clawsched.workers.executors import executor_for
+from clawsched.workers.executors.base import ExecutionContext
 
 log = logging.getLogger(__name__)
 

@@ -15,11 +15,10 @@ from dataclasses import dataclass
 
 from sqlalchemy import update
 
-from clawsched.sched.leases import Lease
-from clawsched.sched.models import RUNS, run_has_status, utcnow
+from clawsched.sched.coordination.leases import Lease
+from clawsched.sched.runtime import Runtime
 from clawsched.sched.states import RunStatus
-
-from .runtime import Runtime
+from clawsched.sched.store.models import RUNS, run_has_status, utcnow
 
 log = logging.getLogger(__name__)
 

@@ -13,11 +13,10 @@ from typing import Any
 
 from sqlalchemy import select
 
-from clawsched.sched import claims
-from clawsched.sched.models import Run, utcnow
+from clawsched.sched.runtime import Runtime
 from clawsched.sched.states import TERMINAL
-
-from .runtime import Runtime
+from clawsched.sched.store import claims
+from clawsched.sched.store.models import Run, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +32,7 @@ def task(name: str) -> Callable[[Callable[[Runtime, Any], int]], Callable[[Runti
 
 
 def run_all(rt: Runtime, app: Any) -> dict[str, int]:
-    from . import plugins
+    from clawsched.workers import plugins
 
     plugins.load()
     done: dict[str, int] = {}
@@ -49,7 +48,7 @@ def run_all(rt: Runtime, app: Any) -> dict[str, int]:
 @task("requeue_lost")
 def requeue_lost(rt: Runtime, app: Any) -> int:
     """Runs queued long ago that no worker started: their message was lost (Redis flushed). Send again."""
-    from .tasks import send_runs
+    from clawsched.workers.tasks import send_runs
 
     now = utcnow()
     ids = claims.stale_queued(rt.store, now - timedelta(seconds=rt.settings.requeue_after_s))
@@ -63,7 +62,7 @@ def requeue_lost(rt: Runtime, app: Any) -> int:
 @task("finalize_orphans")
 def finalize_orphans(rt: Runtime, app: Any) -> int:
     """Finished runs whose post-run callback never arrived (worker died after finishing)."""
-    from . import pipeline
+    from clawsched.workers import pipeline
 
     cutoff = utcnow() - timedelta(seconds=30)
     with rt.store.read() as s:

@@ -21,12 +21,11 @@ from dataclasses import dataclass
 
 from sqlalchemy import update
 
-from clawsched.sched.models import RUNS, Job, Run, utcnow
 from clawsched.sched.runs import will_retry
+from clawsched.sched.runtime import Runtime
 from clawsched.sched.states import TERMINAL, RunStatus
-
-from . import plugins
-from .runtime import Runtime
+from clawsched.sched.store.models import RUNS, Job, Run, utcnow
+from clawsched.workers import plugins
 
 log = logging.getLogger(__name__)
 

@@ -17,14 +17,13 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from clawsched.sched import approvals, jobs, runs
-from clawsched.sched.models import Job, Run, utcnow
+from clawsched.sched.coordination.wake import notify
+from clawsched.sched.runtime import Runtime
 from clawsched.sched.states import TERMINAL, RunStatus, Trigger
-from clawsched.sched.wake import notify
-
-from . import pipeline
-from .maintenance import task
-from .pipeline import step
-from .runtime import Runtime
+from clawsched.sched.store.models import Job, Run, utcnow
+from clawsched.workers import pipeline
+from clawsched.workers.maintenance import task
+from clawsched.workers.pipeline import step
 
 log = logging.getLogger(__name__)
 

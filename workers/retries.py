@@ -12,13 +12,13 @@ import logging
 from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 
-from clawsched.sched import runs, schedules
-from clawsched.sched.models import Job, Run, utcnow
+from clawsched.sched import runs
+from clawsched.sched.coordination.wake import notify
+from clawsched.sched.rules import schedules
+from clawsched.sched.runtime import Runtime
 from clawsched.sched.states import RunStatus, Trigger
-from clawsched.sched.wake import notify
-
-from .pipeline import step
-from .runtime import Runtime
+from clawsched.sched.store.models import Job, Run, utcnow
+from clawsched.workers.pipeline import step
 
 log = logging.getLogger(__name__)
 

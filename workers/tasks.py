@@ -7,7 +7,7 @@ from typing import Any
 
 from celery import Celery
 
-from .runtime import Runtime
+from clawsched.sched.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +22,7 @@ def runtime_of(app: Celery) -> Runtime:
 
 
 def register(app: Celery) -> None:
-    from . import execution, maintenance, pipeline
+    from clawsched.workers import execution, maintenance, pipeline
 
     @app.task(name="clawsched.run", bind=True, ignore_result=True, shared=False)
     def run(self: Any, run_id: str) -> str:
@@ -51,7 +51,7 @@ def send_runs(app: Celery, run_ids: list[str], producer: Any = None) -> int:
     worker that died in between. Inline spares a second Celery task per run: on two cores that is the
     difference between half and two thirds of bare Celery's throughput (see bench/README.md).
     """
-    from .publishing import publish_runs
+    from clawsched.beat.publishing import publish_runs
 
     settings = app.clawsched_settings  # type: ignore[attr-defined]
     link = None

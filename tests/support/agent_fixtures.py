@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from clawsched.sched import jobs, runs
-from clawsched.sched.models import utcnow
+from clawsched.sched.store.models import utcnow
 from tests.conftest import BeatThread
 from tests.support.gateway_stub import GatewayStub
 from tests.support.waiting import wait_for
@@ -51,7 +51,7 @@ def agent_beat(agent_app: Any) -> Iterator[BeatThread]:
 
 @pytest.fixture
 def rt(agent_settings: Any) -> Iterator[Any]:
-    from clawsched.workers.runtime import Runtime
+    from clawsched.sched.runtime import Runtime
 
     runtime = Runtime(agent_settings)
     yield runtime
@@ -68,7 +68,7 @@ def agent_job(**fields: Any) -> dict[str, Any]:
 
 def run_and_wait(store: Any, redis: Any, settings: Any, job_id: str, timeout: float = 15) -> Any:
     """Queue a manual run, wake the beat, and wait until the run is finished and finalised."""
-    from clawsched.sched.wake import notify
+    from clawsched.sched.coordination.wake import notify
 
     run_id = jobs.run_now(store, job_id)
     notify(redis, settings, "test")
@@ -78,7 +78,7 @@ def run_and_wait(store: Any, redis: Any, settings: Any, job_id: str, timeout: fl
 
 def finished_run(store: Any, job: Any, status: str = "ok", **values: Any) -> Any:
     """A run row that finished (as an executor would have left it), without the pipeline having run."""
-    from clawsched.sched.models import Run, new_id
+    from clawsched.sched.store.models import Run, new_id
 
     now = utcnow()
     run = Run(id=new_id(), job_id=job.id, status=status, trigger="manual", created_at=now, started_at=now,

@@ -58,8 +58,8 @@ def redis_server() -> Iterator[str]:
 
 def sqlite_template(folder: Path) -> Path:
     """A migrated SQLite file that each test copies instead of migrating again."""
-    from clawsched.sched import migrations
-    from clawsched.sched.db import Store
+    from clawsched.sched.store import migrations
+    from clawsched.sched.store.engine import Store
 
     path = folder / "template.db"
     store = Store(f"sqlite:///{path}")
@@ -79,8 +79,8 @@ def session_postgres(url: str) -> tuple[str, str]:
     Concurrent test sessions (a developer's and CI's, or several engineers') share one database safely:
     each one's URL pins ``search_path`` to its own schema. Returns (url, schema).
     """
-    from clawsched.sched import migrations
-    from clawsched.sched.db import Store
+    from clawsched.sched.store import migrations
+    from clawsched.sched.store.engine import Store
 
     schema = f"t{os.getpid()}_{int(time.time())}"
     admin = Store(url)
@@ -97,7 +97,7 @@ def session_postgres(url: str) -> tuple[str, str]:
 
 
 def drop_postgres_schema(url: str, schema: str) -> None:
-    from clawsched.sched.db import Store
+    from clawsched.sched.store.engine import Store
 
     admin = Store(url)
     with admin.engine.begin() as conn:
@@ -106,7 +106,7 @@ def drop_postgres_schema(url: str, schema: str) -> None:
 
 
 def truncate_postgres(store: object) -> None:
-    from clawsched.sched.models import Base
+    from clawsched.sched.store.models import Base
 
     names = ", ".join(t.name for t in Base.metadata.sorted_tables)
     with store.engine.begin() as conn:  # type: ignore[attr-defined]

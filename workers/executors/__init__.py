@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from clawsched.sched.models import Job
 from clawsched.sched.states import SessionTarget
-
-from .base import Executor
+from clawsched.sched.store.models import Job
+from clawsched.workers.executors.base import Executor
 
 _FACTORIES: dict[str, Callable[[], Executor]] = {}
 
@@ -26,11 +25,11 @@ def executor_for(job: Job) -> Executor:
 
 
 def _register_builtin() -> None:
-    from .shell import ShellExecutor
+    from clawsched.workers.executors.shell import ShellExecutor
 
     register(SessionTarget.SHELL, ShellExecutor)
     try:
-        from . import agent  # type: ignore[attr-defined]
+        from clawsched.workers.executors import agent  # type: ignore[attr-defined]
     except ImportError:  # agent jobs arrive with the gateway work
         return
     agent.register_all(register)

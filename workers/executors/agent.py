@@ -38,16 +38,24 @@ from typing import Any
 
 from sqlalchemy import update
 
-from clawsched.sched import agents, messages, prompts, retrieval
-from clawsched.sched.db import Store
+from clawsched.sched import agents, messages
 from clawsched.sched.errors import GatewayError, SpecError, TransientGatewayError
-from clawsched.sched.models import Job, Run, utcnow
+from clawsched.sched.rules import prompts
 from clawsched.sched.runs import Outcome
 from clawsched.sched.settings import Settings
 from clawsched.sched.states import DeliveryGuarantee, RunStatus, SessionTarget
-
-from ..gateway import ChatReply, GatewayClient, GatewayTimeoutError, client_for, new_session_key, stable_session_key
-from .base import ExecutionContext, Executor
+from clawsched.sched.store import retrieval
+from clawsched.sched.store.engine import Store
+from clawsched.sched.store.models import Job, Run, utcnow
+from clawsched.workers.executors.base import ExecutionContext, Executor
+from clawsched.workers.gateway.client import (
+    ChatReply,
+    GatewayClient,
+    GatewayTimeoutError,
+    client_for,
+    new_session_key,
+    stable_session_key,
+)
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +87,7 @@ def gateway_gate(rt: Any, job: Job, run: Run, leases: list[Any]) -> Any:
         return None
     if job.session_target == SessionTarget.MAIN.value:
         return GATEWAY_UNAVAILABLE
-    from ..execution import wait_bounded
+    from clawsched.workers.execution import wait_bounded
 
     limit = rt.settings.gateway_defer_s
     waited = (utcnow() - (run.scheduled_for or run.created_at)).total_seconds()

@@ -6,9 +6,9 @@ import threading
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
-from clawsched.sched.models import Job, Run
 from clawsched.sched.runs import Outcome
 from clawsched.sched.settings import Settings
+from clawsched.sched.store.models import Job, Run
 
 
 @dataclass

@@ -19,9 +19,8 @@ from pathlib import Path
 from clawsched.sched import output
 from clawsched.sched.runs import Outcome
 from clawsched.sched.states import RunStatus
-
-from . import orphans
-from .base import ExecutionContext, Executor
+from clawsched.workers.executors import orphans
+from clawsched.workers.executors.base import ExecutionContext, Executor
 
 log = logging.getLogger(__name__)
 

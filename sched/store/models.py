@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy.orm import DeclarativeBase, Mapped, column_property, configure_mappers
 
-from .tables import (
+from clawsched.sched.store.tables import (
     AGENTS,
     APPROVALS,
     DELIVERIES,

@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, cast
 
-from . import db
+from clawsched.sched.store import engine as db
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Dialect

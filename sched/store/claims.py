@@ -21,10 +21,10 @@ from sqlalchemy import Connection, Integer, String, bindparam, func, insert, sel
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
 
-from . import schedules
-from .db import Store
-from .models import JOBS, RUNS, Job, Run, UTCDateTime, new_id, run_has_status
-from .states import RunStatus, Trigger
+from clawsched.sched.rules import schedules
+from clawsched.sched.states import RunStatus, Trigger
+from clawsched.sched.store.engine import Store
+from clawsched.sched.store.models import JOBS, RUNS, Job, Run, UTCDateTime, new_id, run_has_status
 
 log = logging.getLogger(__name__)
 

@@ -15,9 +15,9 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from .db import Store
-from .errors import Conflict, NotFound, SpecError
-from .models import TaskTracker, TaskTrackerAgent, utcnow
+from clawsched.sched.errors import Conflict, NotFound, SpecError
+from clawsched.sched.store.engine import Store
+from clawsched.sched.store.models import TaskTracker, TaskTrackerAgent, utcnow
 
 AGENT_STATES = ("pending", "running", "completed", "failed", "dead")
 HEARTBEAT_STATES = ("running", "completed", "failed")

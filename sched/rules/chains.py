@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from .states import FAILED, RunStatus, TriggerOn
+from clawsched.sched.states import FAILED, RunStatus, TriggerOn
 
 MAX_CHAIN_DEPTH = 10
 EXCERPT_CHARS = 3000

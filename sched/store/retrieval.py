@@ -10,10 +10,10 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select, text
 
-from .db import Store
-from .models import Run
-from .prompts import PriorRun, merge_prior
-from .states import ContextRetrieval
+from clawsched.sched.rules.prompts import PriorRun, merge_prior
+from clawsched.sched.states import ContextRetrieval
+from clawsched.sched.store.engine import Store
+from clawsched.sched.store.models import Run
 
 STOPWORDS = frozenset(
     "a an and are as at be by for from has have in is it its of on or that the this to was were will with "

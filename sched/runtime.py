@@ -7,9 +7,9 @@ import socket
 from dataclasses import dataclass, field
 from typing import Any
 
-from clawsched.sched.db import Store
-from clawsched.sched.redisconn import client
+from clawsched.sched.coordination.connection import client
 from clawsched.sched.settings import Settings
+from clawsched.sched.store.engine import Store
 
 
 @dataclass

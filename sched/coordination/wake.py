@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from .settings import Settings
+from clawsched.sched.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -1,10 +1,10 @@
-"""Alembic environment: runs against the Store handed in by ``clawsched.sched.migrations.upgrade``."""
+"""Alembic environment: runs against the Store handed in by ``clawsched.sched.store.migrations.upgrade``."""
 
 from __future__ import annotations
 
 from alembic import context
 
-from clawsched.sched.models import Base
+from clawsched.sched.store.models import Base
 
 config = context.config
 store = config.attributes["store"]

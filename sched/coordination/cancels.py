@@ -12,7 +12,7 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
-from .settings import Settings
+from clawsched.sched.settings import Settings
 
 log = logging.getLogger(__name__)
 

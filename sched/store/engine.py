@@ -21,13 +21,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import DisconnectionError
 
-from .errors import NotFound, UnavailableError
-from .urls import normalise_url
+from clawsched.sched.errors import NotFound, UnavailableError
+from clawsched.sched.store.urls import normalise_url
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
 
-    from .direct import Direct
+    from clawsched.sched.store.dbapi import Direct
 
 T = TypeVar("T")
 
@@ -134,7 +134,7 @@ class Store:
     @cached_property
     def direct(self) -> Direct:
         """Per-thread DBAPI connections for the worker's per-run statements (``direct``)."""
-        from .direct import Direct
+        from clawsched.sched.store.dbapi import Direct
 
         return Direct(self)
 

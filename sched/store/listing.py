@@ -17,12 +17,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from .errors import UnavailableError
-from .states import RunStatus
-from .urls import DriverTarget, driver_target
+from clawsched.sched.errors import UnavailableError
+from clawsched.sched.states import RunStatus
+from clawsched.sched.store.urls import DriverTarget, driver_target
 
 if TYPE_CHECKING:
-    from .db import Store
+    from clawsched.sched.store.engine import Store
 
 _SETTLED = (RunStatus.OK.value, RunStatus.SKIPPED.value)
 _FAILED = (RunStatus.ERROR.value, RunStatus.TIMEOUT.value, RunStatus.CRASHED.value)

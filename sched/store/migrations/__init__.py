@@ -6,7 +6,7 @@ from pathlib import Path
 
 from sqlalchemy import inspect
 
-from ..db import Store
+from clawsched.sched.store.engine import Store
 
 HERE = Path(__file__).parent
 

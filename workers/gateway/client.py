@@ -31,9 +31,9 @@ from typing import Any, Literal, TypeVar
 import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
-from ..sched.errors import GatewayError, SpecError, TransientGatewayError
-from ..sched.settings import Settings
-from .chunking import channel_limit, split_message
+from clawsched.sched.errors import GatewayError, SpecError, TransientGatewayError
+from clawsched.sched.settings import Settings
+from clawsched.workers.gateway.chunking import channel_limit, split_message
 
 log = logging.getLogger(__name__)
 

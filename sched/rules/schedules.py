@@ -27,8 +27,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import CroniterBadCronError, CroniterBadDateError, CroniterError, croniter
 
-from .errors import SpecError
-from .states import ScheduleKind
+from clawsched.sched.errors import SpecError
+from clawsched.sched.states import ScheduleKind
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 CRON_ALLOWED = (

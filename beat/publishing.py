@@ -25,9 +25,8 @@ from typing import Any
 from celery import Celery, signals
 from celery.utils.saferepr import saferepr
 
-from clawsched.sched.tables import new_id
-
-from .app import RUN_TASK
+from clawsched.sched.store.tables import new_id
+from clawsched.workers.app import RUN_TASK
 
 BATCH_SIZE = 500  # Redis commands per pipeline round trip
 
