@@ -8,7 +8,8 @@ would make the tests agree with the client by construction.
 
 Behaviour is programmable from the test thread at any time (``stub.ready = False``, ``stub.reply = ...``,
 ``stub.delay_s``, ``stub.fail_next(n)``), and every request is recorded so tests can wait on what the
-gateway was sent instead of sleeping.
+gateway was sent instead of sleeping. The wire shapes live in ``gateway_contract``, the HTTP plumbing
+in ``gateway_server``; this module holds the programmable state and the routes.
 """
 
 from __future__ import annotations
@@ -19,46 +20,28 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
-from urllib.parse import urlsplit
 
-Response = tuple[int, Any, dict[str, str]]
-ReplyFn = Callable[[dict[str, Any], dict[str, str]], str]
-ToolHandler = Callable[[dict[str, Any]], Any]
-
-RESERVED_SESSION_PREFIXES = ("cron:", "subagent:", "acp:")
-#: The gateway's default HTTP deny list plus the automation tools it refuses over /tools/invoke.
-DENIED_TOOLS = frozenset(
-    {"exec", "spawn", "shell", "fs_write", "fs_delete", "fs_move", "apply_patch", "sessions_spawn",
-     "sessions_send", "cron", "automations", "gateway", "nodes"}
+from tests.support.gateway_contract import (
+    DENIED_TOOLS,
+    PLATFORM_LIMITS,
+    UNAUTHORIZED,
+    UPSTREAM_ERROR,
+    RecordedRequest,
+    ReplyFn,
+    Response,
+    ToolFailure,
+    ToolHandler,
+    agent_for,
+    completion,
+    invalid,
+    is_reserved,
+    last_user_text,
 )
-#: What the chat platforms themselves refuse; the gateway reports it as an opaque tool_error.
-PLATFORM_LIMITS = {"telegram": 4096, "discord": 2000, "slack": 40000, "whatsapp": 4096, "signal": 4096,
-                   "imessage": 4096}
-UNAUTHORIZED = {"error": {"message": "Unauthorized", "type": "unauthorized"}}
-UPSTREAM_ERROR = {"error": {"message": "upstream provider error", "type": "api_error"}}
+from tests.support.gateway_server import handler_for
 
-
-class ToolFailure(Exception):
-    """A tool failed; like the real gateway the HTTP answer is opaque and the reason goes to a log."""
-
-
-@dataclass(frozen=True)
-class RecordedRequest:
-    method: str
-    path: str
-    query: str
-    headers: dict[str, str]
-    body: Any
-    at: float
-    raw: bytes = b""
-
-    @property
-    def bearer(self) -> str | None:
-        value = self.headers.get("authorization", "")
-        return value[7:] if value.lower().startswith("bearer ") else None
+__all__ = ["GatewayStub", "RecordedRequest", "ToolFailure"]
 
 
 class GatewayStub:
@@ -84,10 +67,7 @@ class GatewayStub:
         self.usage: dict[str, int] = {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}
         self.delay_s = 0.0
         self.allow_request_session_key = False
-        self.tool_handlers: dict[str, ToolHandler] = {
-            "message": self._message_tool,
-            "sessions_list": lambda args: {"content": [], "details": {"count": 0, "sessions": []}},
-        }
+        self.tool_handlers: dict[str, ToolHandler] = self._builtin_tools()
         self.sent_messages: list[dict[str, Any]] = []
         self.wakes: list[dict[str, Any]] = []
         self.hook_runs: list[dict[str, Any]] = []
@@ -102,7 +82,7 @@ class GatewayStub:
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._started = time.monotonic()
-        self._server = ThreadingHTTPServer((host, port), _handler_for(self))
+        self._server = ThreadingHTTPServer((host, port), handler_for(self))
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
 
@@ -177,7 +157,8 @@ class GatewayStub:
                 self._changed.wait(remaining)
             return list(self._requests)
 
-    def _record(self, request: RecordedRequest) -> None:
+    def record(self, request: RecordedRequest) -> None:
+        """Called by the HTTP handler for every request, before it is answered; wakes ``wait_for``."""
         with self._changed:
             self._requests.append(request)
             self._changed.notify_all()
@@ -254,54 +235,30 @@ class GatewayStub:
     def _chat(self, req: RecordedRequest) -> Response:
         body = req.body if isinstance(req.body, dict) else {}
         key = req.headers.get("x-openclaw-session-key")
-        if key and _is_reserved(key):
-            return _invalid("`x-openclaw-session-key` cannot use reserved internal session namespaces.")
-        agent, problem = self._agent_for(body.get("model"), req.headers.get("x-openclaw-agent-id"))
+        if key and is_reserved(key):
+            return invalid("`x-openclaw-session-key` cannot use reserved internal session namespaces.")
+        agent, problem = agent_for(body.get("model"), req.headers.get("x-openclaw-agent-id"), self.agents)
         if problem:
-            return _invalid(problem)
+            return invalid(problem)
         if not isinstance(body.get("messages"), list) or not body["messages"]:
-            return _invalid("Missing `messages`.")
+            return invalid("Missing `messages`.")
         if body.get("stream"):
-            return _invalid("the gateway stub does not stream; send stream:false")
+            return invalid("the gateway stub does not stream; send stream:false")
         if self.delay_s > 0:
             self._stopping.wait(self.delay_s)
         status = self._take_failure("chat")
         if status is not None:
             return status, UPSTREAM_ERROR, {}
         session = f"agent:{agent}:{key}" if key else f"agent:{agent}:openai:{uuid.uuid4()}"
-        return 200, self._completion(agent, body, req.headers), {"x-openclaw-session-key": session}
-
-    def _agent_for(self, model: Any, header_agent: str | None) -> tuple[str, str | None]:
-        """The agent a ``model`` field targets, or the gateway's 400 message."""
-        if model in ("openclaw", "openclaw/default", None):
-            agent = header_agent or "main"
-        elif isinstance(model, str) and model.startswith(("openclaw/", "openclaw:", "agent:")):
-            agent = model.split("/", 1)[1] if model.startswith("openclaw/") else model.split(":", 1)[1]
-        else:
-            return "", "Invalid `model`. Use `openclaw` or `openclaw/<agentId>`."
-        if self.agents is not None and agent not in self.agents:
-            return agent, f"Unknown agent '{agent}'."
-        return agent, None
-
-    def _completion(self, agent: str, body: dict[str, Any], headers: dict[str, str]) -> dict[str, Any]:
-        return {
-            "id": f"chatcmpl_{uuid.uuid4()}",
-            "object": "chat.completion",
-            "created": int(time.time()),
-            "model": f"openclaw:{agent}",
-            "choices": [
-                {"index": 0, "message": {"role": "assistant", "content": self._reply_text(body, headers)},
-                 "finish_reason": "stop"}
-            ],
-            "usage": dict(self.usage),
-        }
+        reply = completion(agent, self._reply_text(body, req.headers), self.usage)
+        return 200, reply, {"x-openclaw-session-key": session}
 
     def _reply_text(self, body: dict[str, Any], headers: dict[str, str]) -> str:
         if self.reply_fn is not None:
             return self.reply_fn(body, headers)
         if self.reply is not None:
             return self.reply
-        text = body.get("message") or _last_user_text(body.get("messages"))
+        text = body.get("message") or last_user_text(body.get("messages"))
         return f"STUB-REPLY: {text}"
 
     # ------------------------------------------------------------------------------------------------ tools
@@ -326,6 +283,13 @@ class GatewayStub:
             self.tool_errors.append(f"{tool}: {exc}")
             return 500, {"ok": False, "error": {"type": "tool_error", "message": "tool execution failed"}}, {}
         return 200, {"ok": True, "result": result}, {}
+
+    def _builtin_tools(self) -> dict[str, ToolHandler]:
+        """The tools a fresh stub answers; a test adds or replaces entries in ``tool_handlers``."""
+        return {
+            "message": self._message_tool,
+            "sessions_list": lambda args: {"content": [], "details": {"count": 0, "sessions": []}},
+        }
 
     def _message_tool(self, args: dict[str, Any]) -> dict[str, Any]:
         if args.get("action") != "send":
@@ -417,81 +381,3 @@ class GatewayStub:
         completion = {"status": "ok", "replyDisposition": "visible", "delivered": deliver, "deliveryAttempted": deliver}
         return {"ok": True, "runId": run_id, "completion": completion}
 
-
-def _is_reserved(key: str) -> bool:
-    """Reserved namespaces are refused bare and behind an ``agent:<id>:`` scope."""
-    parts = key.split(":", 2)
-    scoped = parts[2] if len(parts) == 3 and parts[0] == "agent" else key
-    return key.startswith(RESERVED_SESSION_PREFIXES) or scoped.startswith(RESERVED_SESSION_PREFIXES)
-
-
-def _invalid(message: str) -> Response:
-    return 400, {"error": {"message": message, "type": "invalid_request_error"}}, {}
-
-
-def _last_user_text(messages: Any) -> str:
-    for message in reversed(messages if isinstance(messages, list) else []):
-        if isinstance(message, dict) and message.get("role") == "user":
-            return str(message.get("content", ""))
-    return ""
-
-
-def _handler_for(stub: GatewayStub) -> type[BaseHTTPRequestHandler]:
-    class Handler(_Handler):
-        pass
-
-    Handler.stub = stub
-    return Handler
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    stub: GatewayStub
-
-    def do_GET(self) -> None:
-        self._serve("GET")
-
-    def do_HEAD(self) -> None:
-        self._serve("HEAD")
-
-    def do_POST(self) -> None:
-        self._serve("POST")
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's name
-        """Quiet: the recorded requests are the log."""
-
-    def _serve(self, method: str) -> None:
-        request = self._read(method)
-        self.stub._record(request)
-        try:
-            status, body, headers = self.stub.respond(request)
-        except Exception as exc:  # a bug in the stub must show up in the test, not hang it
-            self.stub.errors.append(f"{method} {request.path}: {exc!r}")
-            status, body, headers = 500, {"error": {"message": repr(exc), "type": "stub_error"}}, {}
-        self._write(status, body, headers, include_body=method != "HEAD")
-
-    def _read(self, method: str) -> RecordedRequest:
-        length = int(self.headers.get("content-length") or 0)
-        raw = self.rfile.read(length) if length else b""
-        try:
-            body: Any = json.loads(raw) if raw else None
-        except ValueError:
-            body = raw.decode("utf-8", "replace")
-        parts = urlsplit(self.path)
-        headers = {k.lower(): v for k, v in self.headers.items()}
-        return RecordedRequest(method, parts.path, parts.query, headers, body, time.time(), raw)
-
-    def _write(self, status: int, body: Any, headers: dict[str, str], *, include_body: bool) -> None:
-        is_text = isinstance(body, str)
-        payload = (body if is_text else json.dumps(body)).encode()
-        try:
-            self.send_response(status)
-            self.send_header("Content-Type", "text/plain; charset=utf-8" if is_text else "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.end_headers()
-            if include_body:
-                self.wfile.write(payload)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the client gave up (a timeout test); the real gateway cancels the run then

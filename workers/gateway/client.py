@@ -15,16 +15,17 @@ Failures become ``GatewayError`` (the caller's or the gateway's configuration is
 help) or ``TransientGatewayError`` (the network or an upstream provider failed: retrying may help). Tool
 and hook calls are retried here, at the edge; an agent turn is never retried here because a turn costs
 tokens and may have side effects, so the job's own retry policy decides and records a new run.
+
+The pieces it uses live beside it: ``sessions`` (session keys), ``replies`` (successful answers),
+``errors`` (failed answers as the error tree) and ``chunking`` (message length limits per channel).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -34,6 +35,19 @@ from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_at
 from clawsched.sched.errors import GatewayError, SpecError, TransientGatewayError
 from clawsched.sched.settings import Settings
 from clawsched.workers.gateway.chunking import channel_limit, split_message
+from clawsched.workers.gateway.errors import GatewayTimeoutError, error_for
+from clawsched.workers.gateway.replies import ChatReply, chat_reply, json_or_empty, ok_body
+from clawsched.workers.gateway.sessions import check_session_key, new_session_key, stable_session_key
+
+__all__ = [
+    "ChatReply",
+    "GatewayClient",
+    "GatewayTimeoutError",
+    "check_session_key",
+    "client_for",
+    "new_session_key",
+    "stable_session_key",
+]
 
 log = logging.getLogger(__name__)
 
@@ -47,89 +61,10 @@ HOOKS_TIMEOUT_S = 15.0
 PROBE_TIMEOUT_S = 2.0
 CONNECT_TIMEOUT_S = 5.0
 
-RESERVED_SESSION_PREFIXES = ("cron:", "subagent:", "acp:")
-TRANSIENT_STATUSES = frozenset({502, 503, 504})
 WAKE_MODES = ("now", "next-heartbeat")
 
 
 WakeMode = Literal["now", "next-heartbeat"]
-
-
-class GatewayTimeoutError(TransientGatewayError):
-    """The gateway accepted the request but did not answer in time; the call may still have taken effect."""
-
-
-@dataclass(frozen=True)
-class ChatReply:
-    """One finished agent turn. ``session_key`` is the gateway-scoped key it echoed, when it did."""
-
-    content: str
-    usage: dict[str, Any] | None
-    model: str | None
-    raw: dict[str, Any] = field(repr=False)
-    duration_ms: int
-    session_key: str | None = None
-
-
-# --------------------------------------------------------------------------------------------- session keys
-
-
-def new_session_key(job_id: str, run_id: str) -> str:
-    """A fresh key per run, so an isolated run starts with no history and is findable by its ids.
-
-    The gateway scopes it to ``agent:<agentId>:clawsched:<job>:<run>``; ``clawsched:`` is not reserved.
-    """
-    return check_session_key(f"clawsched:{job_id}:{run_id}")
-
-
-def stable_session_key(session_id: str) -> str:
-    """The key of a ``session:<id>`` target: the same id every run, so the session keeps its history.
-
-    It is passed through unchanged (the gateway scopes it to the agent), so ``main`` reaches the agent's
-    main session and an id shared with OpenClaw's own tools reaches the same conversation.
-    """
-    key = session_id.removeprefix("session:").strip()
-    if not key:
-        raise SpecError("session target needs an id, as in 'session:<id>'", field="session_target")
-    return check_session_key(key)
-
-
-def check_session_key(key: str) -> str:
-    """Refuse a reserved namespace before the gateway does, naming the field a user can fix."""
-    scoped = _unscoped(key)
-    if scoped.startswith(RESERVED_SESSION_PREFIXES):
-        raise SpecError(
-            f"session key {key!r} uses a namespace the OpenClaw gateway reserves "
-            f"({', '.join(RESERVED_SESSION_PREFIXES)}); pick another id",
-            field="session_target",
-        )
-    return key
-
-
-def _unscoped(key: str) -> str:
-    """``agent:<id>:rest`` -> ``rest``: the reserved check applies to what follows the agent scope."""
-    parts = key.split(":", 2)
-    return parts[2] if len(parts) == 3 and parts[0] == "agent" else key
-
-
-# ------------------------------------------------------------------------------------------ message chunks
-
-
-# ------------------------------------------------------------------------------------------- error mapping
-
-
-def _error_fields(response: httpx.Response) -> tuple[str | None, str]:
-    """The gateway's error type and message, from either JSON shape or a plain-text body."""
-    try:
-        body = response.json()
-    except ValueError:
-        return None, response.text.strip()[:500] or response.reason_phrase
-    error = body.get("error") if isinstance(body, dict) else None
-    if isinstance(error, dict):
-        return error.get("type") or error.get("code"), str(error.get("message") or error)
-    if isinstance(error, str):
-        return None, error
-    return None, json.dumps(body)[:500]
 
 
 class GatewayClient:
@@ -216,7 +151,7 @@ class GatewayClient:
         if response.status_code != 200:
             log.info("gateway %s not ready: %s %s", self.base_url, response.status_code, response.text[:200])
             return False
-        return self._probe_path != "/readyz" or _json_or_empty(response).get("ready", True) is not False
+        return self._probe_path != "/readyz" or json_or_empty(response).get("ready", True) is not False
 
     # ----------------------------------------------------------------------------------------- agent turns
 
@@ -250,7 +185,7 @@ class GatewayClient:
             headers=headers, timeout=timeout_s or CHAT_TIMEOUT_DEFAULT_S,
         )
         duration_ms = int((time.monotonic() - started) * 1000)
-        reply = _chat_reply(_json_or_empty(response), duration_ms, response.headers.get("x-openclaw-session-key"))
+        reply = chat_reply(json_or_empty(response), duration_ms, response.headers.get("x-openclaw-session-key"))
         log.info("chat agent=%s session=%s ok in %d ms", agent_id, session_key, duration_ms)
         return reply
 
@@ -278,7 +213,7 @@ class GatewayClient:
                 "POST", "/tools/invoke", what=what, json_body=body,
                 headers=self._bearer(self._token), timeout=TOOLS_TIMEOUT_S,
             )
-            return self._ok_body(response, what)
+            return ok_body(response, what, self._secrets)
 
         return self._retrying(what, call, idempotent=idempotent)
 
@@ -323,7 +258,7 @@ class GatewayClient:
                 "POST", f"{self.hooks_path}/{name}", what=what, json_body=body,
                 headers=self._bearer(self._hooks_token), timeout=HOOKS_TIMEOUT_S,
             )
-            return self._ok_body(response, what)
+            return ok_body(response, what, self._secrets)
 
         return self._retrying(what, call, idempotent=True)
 
@@ -361,32 +296,12 @@ class GatewayClient:
             raise TransientGatewayError(f"gateway {what}: {self.base_url} unreachable ({exc})") from exc
         if response.is_success:
             return response
-        raise self._error(response, what)
+        raise error_for(response, what, self._secrets)
 
-    def _error(self, response: httpx.Response, what: str) -> GatewayError:
-        kind, message = _error_fields(response)
-        status = f"{response.status_code} {kind}" if kind else str(response.status_code)
-        text = self._redact(f"gateway {what} failed ({status}): {message}")
-        if response.status_code in TRANSIENT_STATUSES or kind == "api_error":
-            return TransientGatewayError(text)
-        if response.status_code == 401:
-            text += " (check OPENCLAW_GATEWAY_TOKEN, or OPENCLAW_HOOKS_TOKEN for /hooks)"
-        return GatewayError(text)
-
-    def _ok_body(self, response: httpx.Response, what: str) -> dict[str, Any]:
-        """Tools and hooks answer ``{"ok": true, ...}``; anything else is a refusal."""
-        body = _json_or_empty(response)
-        if body.get("ok") is True:
-            return body
-        kind, message = _error_fields(response)
-        raise GatewayError(self._redact(f"gateway {what} did not succeed ({kind or 'ok=false'}): {message}"))
-
-    def _redact(self, text: str) -> str:
-        """Keep secrets out of messages even if the gateway ever echoes them."""
-        for secret in (self._token, self._hooks_token):
-            if secret:
-                text = text.replace(secret, "***")
-        return text
+    @property
+    def _secrets(self) -> tuple[str | None, str | None]:
+        """What must never appear in a message, even if the gateway echoes it."""
+        return self._token, self._hooks_token
 
     def _retrying(self, what: str, call: Callable[[], T], *, idempotent: bool) -> T:
         """Retry transient failures with short exponential backoff and one log line per failed attempt."""
@@ -421,39 +336,6 @@ def _model_fields(agent_id: str, model: str | None) -> tuple[str, str | None]:
     if model == "openclaw" or model.startswith(("openclaw/", "openclaw:", "agent:")):
         return model, None
     return f"openclaw/{agent_id}", model
-
-
-def _chat_reply(body: dict[str, Any], duration_ms: int, session_key: str | None) -> ChatReply:
-    try:
-        message = body["choices"][0]["message"]
-    except (KeyError, IndexError, TypeError):
-        raise GatewayError(f"gateway chat reply has no choices[0].message: {json.dumps(body)[:300]}") from None
-    usage = body.get("usage")
-    return ChatReply(
-        content=_text_of(message.get("content")),
-        usage=usage if isinstance(usage, dict) else None,
-        model=body.get("model"),
-        raw=body,
-        duration_ms=duration_ms,
-        session_key=session_key,
-    )
-
-
-def _text_of(content: Any) -> str:
-    """OpenAI content is a string, null, or a list of parts; only the text parts are the reply."""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
-    return ""
-
-
-def _json_or_empty(response: httpx.Response) -> dict[str, Any]:
-    try:
-        body = response.json()
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}
 
 
 def _read_token(path: Path | None) -> str | None:

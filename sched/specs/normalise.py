@@ -1,0 +1,122 @@
+"""The flat form made canonical before validation: one spelling for each thing a user can write.
+
+``session:<id>`` is split into target and id, timestamps become aware UTC (epoch ms, ISO-8601, or local
+to the job's zone), the schedule kind and payload kind are derived when left out, and a child job loses
+the never-matching cron that openclaw-scheduler stores on it. Problems are collected, not raised.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from clawsched.sched.errors import SpecError
+from clawsched.sched.rules.schedules import zone
+from clawsched.sched.specs.fields import type_name
+from clawsched.sched.specs.model import FIELDS, SCHEDULE_FIELDS, STATE_FIELDS
+from clawsched.sched.specs.openclaw import OPENCLAW_FIELDS
+from clawsched.sched.specs.problems import Problems, ok, unknown
+from clawsched.sched.states import ScheduleKind
+
+# openclaw-scheduler stores this never-matching cron on at-jobs and children; imported rows carry it.
+NEVER_CRON = "0 0 31 2 *"
+_KIND_FIELD = {ScheduleKind.CRON: "schedule_cron", ScheduleKind.AT: "schedule_at",
+               ScheduleKind.EVERY: "schedule_every_ms"}
+_DATETIME_FIELDS = ("schedule_at", "schedule_anchor")
+
+
+def check_keys(flat: Mapping[str, Any], probs: Problems) -> dict[str, Any]:
+    """Only ``JobSpec``'s fields go on: state columns (``jobs get`` output fed back) drop silently, others
+    are reported as unknown with the closest known name."""
+    known = set(FIELDS) | STATE_FIELDS
+    unknown(probs, "", [k for k in flat if k not in known], [*FIELDS, *OPENCLAW_FIELDS])
+    return {k: v for k, v in flat.items() if k in FIELDS}
+
+
+def _split_session_target(flat: dict[str, Any], probs: Problems) -> None:
+    """``session:<id>`` is one string to the user and two columns to the store."""
+    target = flat.get("session_target")
+    if not isinstance(target, str):
+        return
+    if target.startswith("session:"):
+        if "session_id" in flat and flat["session_id"] != target[8:]:
+            probs.add("session_id", f"conflicts with session_target {target!r}")
+        flat["session_target"], flat["session_id"] = "session", target[8:]
+    elif target == "current":
+        probs.add("session_target", "'current' is resolved by the OpenClaw gateway when a job is created; "
+                  "use 'session:<id>' to keep a named session")
+
+
+def _parse_instant(value: Any, tz: Any, field: str, probs: Problems) -> datetime | None:
+    """ISO-8601 (also 'YYYY-MM-DD HH:MM:SS') or epoch ms; no offset means the job's zone, default UTC."""
+    if value is None:
+        return None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=value)
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+        except ValueError:
+            probs.add(field, f"{value!r} is not an ISO-8601 date-time; use e.g. '2026-06-01T09:00:00Z'")
+            return None
+    elif isinstance(value, datetime):
+        parsed = value
+    else:
+        probs.add(field, f"expected an ISO-8601 date-time, got {type_name(value)}")
+        return None
+    if parsed.tzinfo is None:
+        try:
+            parsed = parsed.replace(tzinfo=zone(tz) if isinstance(tz, str) else UTC)
+        except SpecError:
+            parsed = parsed.replace(tzinfo=UTC)  # the zone itself is reported by the rules
+    return parsed.astimezone(UTC)
+
+
+def _normalise_schedule(flat: dict[str, Any], probs: Problems) -> None:
+    """Derive schedule_kind and enforce "children have no clock, roots need one"."""
+    if flat.get("schedule_cron") == NEVER_CRON and (
+        flat.get("parent_id") or flat.get("schedule_kind") not in (None, "cron")
+    ):
+        flat.pop("schedule_cron")
+    given = [f for f in SCHEDULE_FIELDS if flat.get(f) is not None]
+    kind = flat.get("schedule_kind")
+    if flat.get("parent_id"):
+        for field in given:
+            probs.add(field, "a child job (parent_id set) runs when its parent finishes and has no schedule "
+                      "of its own; remove it and use trigger_delay_s to delay the child")
+        if kind not in (None, "chain", "cron"):
+            probs.add("schedule_kind", f"{kind!r} is not possible for a child job; children are 'chain'")
+        flat["schedule_kind"] = "chain"
+        return
+    if kind is None:
+        if len(given) > 1:
+            probs.add(given[1], f"give one schedule, not {' and '.join(given)}")
+            return
+        kind = {"schedule_at": "at", "schedule_every_ms": "every"}.get(given[0], "cron") if given else "cron"
+        flat["schedule_kind"] = kind
+    if kind == "chain":
+        probs.add("schedule_kind", "'chain' is for child jobs: set parent_id and trigger_on, or give the job "
+                  "a schedule (cron, at or every)")
+    elif kind not in ("cron", "at", "every") or not ok(probs, *SCHEDULE_FIELDS):
+        return  # an invalid kind is reported by the field validation, a bad schedule object above
+    elif flat.get(needed := _KIND_FIELD[ScheduleKind(kind)]) is None:
+        probs.add(needed, f"a root job needs a schedule: schedule_kind {kind!r} requires {needed} "
+                  "(or set parent_id to make it a chain child)")
+    else:
+        for field in given:
+            if field != needed:
+                probs.add(field, f"is not used by schedule_kind {kind!r}; remove it")
+
+
+def normalise(flat: dict[str, Any], probs: Problems) -> dict[str, Any]:
+    """The canonical flat form, without the fields that already failed (so they are reported once)."""
+    _split_session_target(flat, probs)
+    _normalise_schedule(flat, probs)
+    for field in _DATETIME_FIELDS:
+        if field in flat:
+            flat[field] = _parse_instant(flat[field], flat.get("schedule_tz", "UTC"), field, probs)
+    if "payload_kind" not in flat:
+        target = flat.get("session_target", "isolated")
+        flat["payload_kind"] = {"shell": "shellCommand", "main": "systemEvent"}.get(str(target), "agentTurn")
+    return {k: v for k, v in flat.items() if k not in probs.bad}
