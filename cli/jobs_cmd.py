@@ -1,4 +1,4 @@
-"""``clawsched jobs ...``: define, change and start jobs."""
+"""``clawsched jobs ...``: define, change, start and cancel jobs, draw their chains, decide their approvals."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ from zoneinfo import ZoneInfo
 
 import click
 
+from clawsched.cli.command import command, load_json
 from clawsched.cli.context import CliContext
-from clawsched.cli.main import _load_json, cli, command
 from clawsched.cli.output import emit_json, table
 
 
-@cli.group()
+@click.group("jobs")
 def jobs() -> None:
     """Define, change, start and inspect jobs.
 
@@ -99,7 +99,7 @@ def jobs_add(obj: CliContext, as_json: bool, spec: str, dry_run: bool) -> None:
     """Create a job from a JSON spec (inline, @file.json or - for stdin)."""
     from clawsched.sched import jobs as svc
 
-    _saved(obj, svc.create(obj.store, _load_json(spec), dry_run=dry_run), as_json, "added", dry_run)
+    _saved(obj, svc.create(obj.store, load_json(spec), dry_run=dry_run), as_json, "added", dry_run)
 
 
 @command(jobs, "update")
@@ -110,7 +110,7 @@ def jobs_update(obj: CliContext, as_json: bool, job_id: str, patch: str, dry_run
     """Change some fields of a job (a partial JSON spec)."""
     from clawsched.sched import jobs as svc
 
-    job = svc.update(obj.store, job_id, _load_json(patch, "patch"), dry_run=dry_run)
+    job = svc.update(obj.store, job_id, load_json(patch, "patch"), dry_run=dry_run)
     _saved(obj, job, as_json, "updated", dry_run)
 
 
@@ -120,7 +120,7 @@ def jobs_validate(obj: CliContext, as_json: bool, spec: str) -> None:
     """Check a job spec without saving anything; exits 2 and names each bad field if it is invalid."""
     from clawsched.sched import specs
 
-    parsed = specs.parse_job(_load_json(spec))
+    parsed = specs.parse_job(load_json(spec))
     if as_json:
         emit_json({"ok": True, "spec": parsed.columns()})
     else:
@@ -174,3 +174,85 @@ def jobs_run(obj: CliContext, as_json: bool, job_id: str) -> None:
         emit_json({"ok": True, "enqueued": True, "runId": run_id, "beatWoken": woken})
     else:
         click.echo(f"run {run_id} queued")
+
+
+def _job_json(node: dict) -> dict:  # type: ignore[type-arg]
+    job = node["job"]
+    return {"id": job.id, "name": job.name, "enabled": job.enabled, "trigger_on": job.trigger_on,
+            "trigger_delay_s": job.trigger_delay_s, "trigger_condition": job.trigger_condition,
+            "agent_id": job.agent_id, "session_target": job.session_target,
+            "approval_required": job.approval_required, "children": [_job_json(c) for c in node["children"]]}
+
+
+@command(jobs, "tree")
+@click.argument("job_id", required=False)
+def jobs_tree(obj: CliContext, as_json: bool, job_id: str | None) -> None:
+    """Draw root jobs and their chains (or the tree under JOB_ID)."""
+    from clawsched.sched import jobs as svc
+    from clawsched.sched.rules import chains
+
+    forest = svc.tree(obj.store, job_id)
+    if as_json:
+        emit_json([_job_json(n) for n in forest])
+        return
+    lines = chains.render_forest(forest)
+    click.echo("\n".join(lines) if lines else "(no jobs)")
+
+
+@command(jobs, "cancel")
+@click.argument("job_id")
+@click.option("--no-cascade", is_flag=True, help="Cancel only this job, not its descendants.")
+def jobs_cancel(obj: CliContext, as_json: bool, job_id: str, no_cascade: bool) -> None:
+    """Disable a job and its descendants and stop their runs (running shell runs are killed)."""
+    from clawsched.sched import jobs as svc
+    from clawsched.sched.coordination import cancels
+
+    result = svc.cancel(obj.store, job_id, cascade=not no_cascade)
+    cancels.announce(obj.redis, obj.settings, result["running"])
+    obj.wake("job cancelled")
+    if as_json:
+        emit_json({"ok": True, "cancelledJobs": result["jobs"], "cancelledRuns": result["runs"],
+                   "stoppedRuns": result["running"]})
+    else:
+        click.echo(f"cancelled {len(result['jobs'])} job(s) and {len(result['runs'])} run(s) "
+                   f"({len(result['running'])} running)")
+
+
+def _approval_out(approval: object, as_json: bool, verb: str) -> None:
+    from clawsched.sched import approvals
+
+    data = approvals.as_dict(approval)  # type: ignore[arg-type]
+    if as_json:
+        emit_json({"ok": True, "approval": data})
+    else:
+        click.echo(f"approval {data['id']} of job {data['job_id']} {verb} by {data['resolved_by']}; "
+                   f"run {data['run_id']}")
+
+
+@command(jobs, "approve")
+@click.argument("job_id")
+@click.argument("reason", nargs=-1)
+@click.option("--by", "by", default="operator", show_default=True, help="Who approves (recorded).")
+@click.option("--approval", "approval_id", help="A specific approval id (default: the job's oldest pending).")
+def jobs_approve(obj: CliContext, as_json: bool, job_id: str, reason: tuple[str, ...], by: str,
+                 approval_id: str | None) -> None:
+    """Approve the job's pending approval; its run starts at once."""
+    from clawsched.sched import approvals
+
+    approval = approvals.approve(obj.store, job_id, by=by, reason=" ".join(reason) or None,
+                                 approval_id=approval_id, wake=lambda: obj.wake("approved"))
+    _approval_out(approval, as_json, "approved")
+
+
+@command(jobs, "reject")
+@click.argument("job_id")
+@click.argument("reason", nargs=-1)
+@click.option("--by", "by", default="operator", show_default=True, help="Who rejects (recorded).")
+@click.option("--approval", "approval_id", help="A specific approval id (default: the job's oldest pending).")
+def jobs_reject(obj: CliContext, as_json: bool, job_id: str, reason: tuple[str, ...], by: str,
+                approval_id: str | None) -> None:
+    """Reject the job's pending approval; its run ends 'rejected' with the reason."""
+    from clawsched.sched import approvals
+
+    approval = approvals.reject(obj.store, job_id, by=by, reason=" ".join(reason) or None, approval_id=approval_id)
+    _approval_out(approval, as_json, "rejected")

@@ -1,64 +1,60 @@
 """``clawsched``: the command line. Heavy imports (SQLAlchemy, Celery) happen inside the commands that
-need them, so ``clawsched --version`` and ``jobs list`` stay fast."""
+need them, so ``clawsched --version`` and ``jobs list`` stay fast.
+
+The root holds ``version`` and ``status``; every other command lives in a module of its own, named in
+``COMMANDS`` and imported only when it is named (``jobs list`` loads ``jobs_cmd`` alone) or when help
+lists them all. Imports go one way: this module -> the command modules -> ``command``, ``output``,
+``context``.
+"""
 
 from __future__ import annotations
 
-import functools
 import gc
-import json
+import importlib
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import click
 
+from clawsched.cli.command import command
 from clawsched.cli.context import CliContext
-from clawsched.cli.output import emit_json, fail
+from clawsched.cli.output import emit_json
 from clawsched.sched import __version__
 
-json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+# Command name -> the module under clawsched.cli that defines it, under that same name.
+COMMANDS: dict[str, str] = {
+    "agents": "agents_cmd",
+    "alias": "alias_cmd",
+    "approvals": "approvals_cmd",
+    "beat": "procs_cmd",
+    "db": "db_cmd",
+    "demo": "procs_cmd",
+    "dispatch": "dispatch_cmd",
+    "enqueue": "dispatch_cmd",
+    "jobs": "jobs_cmd",
+    "msg": "msg_cmd",
+    "runs": "runs_cmd",
+    "schema": "schema_cmd",
+    "tasks": "tasks_cmd",
+    "up": "procs_cmd",
+    "worker": "procs_cmd",
+}
 
 
-def command(group: click.Group, name: str, *, short_lived: bool = False,
-            **kwargs: Any) -> Callable[[Callable[..., Any]], click.Command]:
-    """A subcommand with ``--json`` and the one place errors become exit codes.
+class RootGroup(click.Group):
+    """The root group: its own commands, plus each of ``COMMANDS`` imported when it is asked for."""
 
-    A ``short_lived`` command (a bounded read that prints and returns) runs with the cycle collector
-    paused: importing SQLAlchemy and a driver otherwise triggers full collections over everything just
-    imported (~40 ms of `jobs list` on PostgreSQL), and such a command makes no garbage cycles to collect.
-    Never for a command that keeps running (worker, beat, up).
-    """
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *COMMANDS})
 
-    def wrap(fn: Callable[..., Any]) -> click.Command:
-        @functools.wraps(fn)
-        def run(*args: Any, as_json: bool = False, **kw: Any) -> Any:
-            from clawsched.sched.errors import ClawschedError
-
-            try:
-                with _collector_paused(short_lived):
-                    return fn(*args, as_json=as_json, **kw)
-            except ClawschedError as exc:
-                fail(exc, as_json)
-
-        return group.command(name, **kwargs)(json_option(click.pass_obj(run)))
-
-    return wrap
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS:
+            return super().get_command(ctx, cmd_name)
+        found: click.Command = getattr(importlib.import_module(f"clawsched.cli.{COMMANDS[cmd_name]}"), cmd_name)
+        return found
 
 
-@contextmanager
-def _collector_paused(pause: bool) -> Iterator[None]:
-    resume = pause and gc.isenabled()
-    if resume:
-        gc.disable()
-    try:
-        yield
-    finally:
-        if resume:
-            gc.enable()
-
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=RootGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", "-V", prog_name="clawsched")
 @click.pass_context
 def cli(ctx: click.Context) -> None:
@@ -70,26 +66,6 @@ def cli(ctx: click.Context) -> None:
     ctx.obj = ctx.obj or CliContext()
     ctx.call_on_close(ctx.obj.close)
 
-
-def _load_json(text: str, what: str = "job spec") -> dict[str, Any]:
-    from clawsched.sched.errors import SpecError
-
-    if text == "-":
-        text = sys.stdin.read()
-    elif text.startswith("@"):
-        with open(text[1:]) as fh:
-            text = fh.read()
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise SpecError(f"{what} is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno}); "
-                        "pass a JSON object, @file.json or - for stdin") from None
-    if not isinstance(data, dict):
-        raise SpecError(f"{what} must be a JSON object, got {type(data).__name__}")
-    return data
-
-
-# ---------------------------------------------------------------- version, status, schema, db
 
 @command(cli, "version")
 def version(obj: CliContext, as_json: bool) -> None:
@@ -126,64 +102,10 @@ def _safe_url(url: str) -> str:
     return url
 
 
-@cli.group()
-def schema() -> None:
-    """JSON schemas of job specs and run records."""
-
-
-@command(schema, "jobs")
-def schema_jobs(obj: CliContext, as_json: bool) -> None:
-    """The job spec's JSON schema (fields, types, defaults, enums)."""
-    from clawsched.sched.specs import job_json_schema
-
-    emit_json(job_json_schema())
-
-
-@command(schema, "runs")
-def schema_runs(obj: CliContext, as_json: bool) -> None:
-    """Run statuses and the fields of a run record."""
-    from clawsched.sched.states import TERMINAL, RunStatus
-    from clawsched.sched.store.models import Run
-
-    emit_json({
-        "statuses": [s.value for s in RunStatus],
-        "terminal": sorted(s.value for s in TERMINAL),
-        "fields": {c.key: str(c.type) for c in Run.__table__.columns},
-    })
-
-
-@cli.group()
-def db() -> None:
-    """Database schema management."""
-
-
-@command(db, "upgrade")
-def db_upgrade(obj: CliContext, as_json: bool) -> None:
-    """Apply all migrations to the database in CLAWSCHED_DATABASE_URL."""
-    from clawsched.sched.store import migrations
-    from clawsched.sched.store.engine import Store
-
-    revision = migrations.upgrade(Store(obj.settings.database_url))
-    emit_json({"ok": True, "revision": revision}) if as_json else click.echo(f"database at revision {revision}")
-
-
-COMMAND_MODULES = ("jobs_cmd", "runs_cmd", "procs_cmd", "workflow_cmd", "agent_cmd", "api_cmd")
-
-
 def main() -> None:
-    import importlib
-
-    if sys.argv[1:] in (["--version"], ["-V"]):  # answer before importing every command module
+    if sys.argv[1:] in (["--version"], ["-V"]):  # answer before importing anything a command needs
         click.echo(f"clawsched, version {__version__}")
         return
-    for name in COMMAND_MODULES:  # each registers its command groups on ``cli``
-        if _resolves(sys.argv[1:]):  # the rest only add other commands: `jobs list` skips ~15 ms of them
-            break
-        try:
-            importlib.import_module(f"clawsched.cli.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"clawsched.cli.{name}":
-                raise
     try:
         cli(prog_name="clawsched")
     finally:
@@ -191,17 +113,3 @@ def main() -> None:
         # every object SQLAlchemy built (~50 ms of a 400 ms `jobs list`) only to free memory the OS takes
         # back anyway. The store's connections were closed when the command's context closed.
         gc.freeze()
-
-
-def _resolves(argv: list[str]) -> bool:
-    """Whether ``argv`` already names a command that is not a group.
-
-    A group's help, an unknown name or an option before the command need every module loaded.
-    """
-    command: click.Command | None = cli
-    for word in argv:
-        if not isinstance(command, click.Group):
-            break
-        command = command.commands.get(word)
-    return command is not None and not isinstance(command, click.Group)
-

@@ -40,6 +40,17 @@ def table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> None:
         click.echo("(none)")
 
 
+def show(as_json: bool, data: Any, rows: list[list[Any]] | None = None, headers: list[str] | None = None) -> None:
+    """``data`` as JSON; else ``rows`` as a table, or a one-object ``data`` as aligned ``key: value`` lines."""
+    if as_json:
+        emit_json(data)
+    elif rows is not None and headers is not None:
+        table(rows, headers)
+    else:
+        for key, value in (data.items() if isinstance(data, dict) else []):
+            click.echo(f"{key:>18}: {value}")
+
+
 def _cell(value: Any) -> str:
     if value is None:
         return "-"

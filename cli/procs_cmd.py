@@ -9,8 +9,8 @@ from pathlib import Path
 
 import click
 
+from clawsched.cli.command import command
 from clawsched.cli.context import CliContext
-from clawsched.cli.main import cli, command
 from clawsched.cli.output import emit_json, table
 
 
@@ -18,7 +18,7 @@ def _logging(level: str) -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
-@command(cli, "beat")
+@command(None, "beat")
 def beat(obj: CliContext, as_json: bool) -> None:
     """Run the scheduler (Celery beat reading jobs from SQL). Several may run at once."""
     from clawsched.workers.app import create_app
@@ -29,7 +29,7 @@ def beat(obj: CliContext, as_json: bool) -> None:
              max_interval=obj.settings.beat_max_interval_s, quiet=True).run()
 
 
-@command(cli, "worker")
+@command(None, "worker")
 @click.option("-c", "--concurrency", type=int, help="Worker processes (default CLAWSCHED_WORKER_CONCURRENCY or 2).")
 @click.option("-n", "--hostname", default="clawsched@%h", show_default=True, help="Celery node name.")
 @click.option("--pool", default="prefork", show_default=True, help="Celery pool: prefork, threads or solo.")
@@ -44,10 +44,9 @@ def worker(obj: CliContext, as_json: bool, concurrency: int | None, hostname: st
     ])
 
 
-@command(cli, "up")
+@command(None, "up")
 @click.option("--no-worker", is_flag=True, help="Start Redis and beat only (workers run elsewhere).")
-@click.option("--api", is_flag=True, help="Also start the HTTP control API.")
-def up(obj: CliContext, as_json: bool, no_worker: bool, api: bool) -> None:
+def up(obj: CliContext, as_json: bool, no_worker: bool) -> None:
     """Run everything on this machine: Redis (embedded unless CLAWSCHED_REDIS_URL is set), beat, a worker.
 
     State lives in CLAWSCHED_HOME (default ~/.clawsched). Other terminals' clawsched commands find the
@@ -56,7 +55,7 @@ def up(obj: CliContext, as_json: bool, no_worker: bool, api: bool) -> None:
     from clawsched.cli.supervisor import Supervisor
 
     _logging(obj.settings.log_level)
-    supervisor = Supervisor(obj.settings, with_worker=not no_worker, with_api=api)
+    supervisor = Supervisor(obj.settings, with_worker=not no_worker)
     settings = supervisor.start()
     click.echo(f"clawsched is up: home {settings.home}, redis {settings.redis_url}. Ctrl-C stops it.", err=True)
     supervisor.run_forever()
@@ -74,7 +73,7 @@ DEMO_JOB = {
 }
 
 
-@command(cli, "demo")
+@command(None, "demo")
 @click.option("--runs", "wanted", default=3, show_default=True, help="How many runs to wait for.")
 @click.option("--home", type=click.Path(path_type=Path), help="Where to keep state (default: a temporary folder).")
 def demo(obj: CliContext, as_json: bool, wanted: int, home: Path | None) -> None:

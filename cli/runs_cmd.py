@@ -1,15 +1,15 @@
-"""``clawsched runs ...``: run history, output and what is running now."""
+"""``clawsched runs ...``: run history, output, lineage and what is running now."""
 
 from __future__ import annotations
 
 import click
 
+from clawsched.cli.command import command
 from clawsched.cli.context import CliContext
-from clawsched.cli.main import cli, command
 from clawsched.cli.output import emit_json, table
 
 
-@cli.group()
+@click.group("runs")
 def runs() -> None:
     """Run history: list, inspect, read output, see what is running."""
 
@@ -83,3 +83,13 @@ def runs_stale(obj: CliContext, as_json: bool, threshold_s: float) -> None:
 
     items = svc.stale(obj.store, threshold_s)
     emit_json([svc.as_dict(r) for r in items]) if as_json else table(_rows(items), HEADERS)
+
+
+@command(runs, "tree")
+@click.argument("run_id")
+def runs_tree(obj: CliContext, as_json: bool, run_id: str) -> None:
+    """A run's lineage both ways: what triggered it, its retries and replays, everything it triggered."""
+    from clawsched.sched import lineage
+
+    result = lineage.tree(obj.store, run_id)
+    emit_json(result) if as_json else click.echo("\n".join(lineage.render(result)))

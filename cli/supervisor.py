@@ -57,7 +57,6 @@ class Child:
 class Supervisor:
     settings: Settings
     with_worker: bool = True
-    with_api: bool = False
     extra_env: dict[str, str] = field(default_factory=dict)
     children: list[Child] = field(default_factory=list)
     redis_child: Child | None = None
@@ -77,8 +76,6 @@ class Supervisor:
         self.children.append(Child("beat", [*cli, "beat"], env))
         if self.with_worker:
             self.children.append(Child("worker", [*cli, "worker"], env))
-        if self.with_api:
-            self.children.append(Child("api", [*cli, "api"], env))
         for child in self.children:
             child.start()
         return self.settings

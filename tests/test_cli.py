@@ -13,16 +13,10 @@ import pytest
 from click.testing import CliRunner
 
 from clawsched.cli.context import CliContext
-from clawsched.cli.main import COMMAND_MODULES, cli
+from clawsched.cli.main import cli
 from clawsched.sched import jobs, runs
 from clawsched.sched.store.models import Run
 from tests.support.waiting import wait_for
-
-for _name in COMMAND_MODULES:
-    try:
-        __import__(f"clawsched.cli.{_name}")
-    except ModuleNotFoundError:
-        pass
 
 SHELL = {"name": "disk check", "schedule_cron": "*/15 * * * *", "schedule_tz": "America/New_York",
          "session_target": "shell", "payload_message": "echo 42", "run_timeout_ms": 60000, "origin": "system"}
