@@ -16,7 +16,9 @@ from typing import Any
 
 from celery.beat import Scheduler
 
+from clawsched.beat.publishing import send_runs
 from clawsched.sched.coordination.wake import WakeListener
+from clawsched.sched.runtime import Runtime
 from clawsched.sched.settings import Settings
 from clawsched.sched.store import claims
 from clawsched.sched.store.models import utcnow
@@ -36,8 +38,6 @@ class SQLScheduler(Scheduler):
         super().__init__(app, *args, lazy=lazy, **kwargs)
 
     def setup_schedule(self) -> None:
-        from clawsched.sched.runtime import Runtime
-
         super().setup_schedule()  # maintenance entries from beat_schedule
         self._runtime = Runtime(self.settings)
         self._wake = WakeListener(self._runtime.redis, self.settings)
@@ -77,8 +77,6 @@ class SQLScheduler(Scheduler):
 
     def send(self, run_ids: list[str]) -> None:
         """Publish claimed runs; one method, so the burst benchmark can time each batch once it is on the broker."""
-        from clawsched.workers.tasks import send_runs
-
         send_runs(self.app, run_ids, producer=self.producer)
 
     def _seconds_until_next_due(self, maintenance_wait: float) -> float:

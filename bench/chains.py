@@ -1,6 +1,6 @@
 """3. Chain hop (parent finished -> child shell started) and approval -> started.
 
-Both need the workflow engine (``clawsched.workers.chaining``, ``clawsched.sched.approvals``). Until it
+Both need the workflow engine (``clawsched.workers.post_run.chains``, ``clawsched.sched.approvals``). Until it
 exists the figures are reported as not available. The chain hop uses only the job spec fields the
 foundation already has (``parent_id``, ``trigger_on``): a parent running ``true`` is started by hand
 ``count`` times; each child prints ``$EPOCHREALTIME``, compared with its parent's ``finished_at``.
@@ -91,8 +91,8 @@ def approval_latency(env: Env, count: int, spacing: float) -> dict[str, float]:
 
 
 def run(env: Env, count: int, spacing: float) -> list[Figure]:
-    if not _has("clawsched.workers.chaining") or not _has("clawsched.sched.approvals"):
-        why = "not available: the workflow engine (clawsched.workers.chaining, clawsched.sched.approvals) is missing"
+    if not _has("clawsched.workers.post_run.chains") or not _has("clawsched.sched.approvals"):
+        why = "not available: the workflow engine (workers.post_run.chains, sched.approvals) is missing"
         return [unavailable("chain", f"chain hop p99 ({env.db})", "ms", why, "p99 <= 50 ms"),
                 unavailable("chain", f"approval -> started p99 ({env.db})", "ms", why, "p99 <= 200 ms")]
     env.clear()

@@ -20,10 +20,10 @@ from .harness import Env, Figure, bulk_jobs, epoch, shell_spec, wait_until
 
 
 def clawsched_rate(env: Env, count: int) -> dict[str, float]:
-    from clawsched.sched import runs
     from clawsched.sched.coordination.wake import notify
     from clawsched.sched.states import Trigger
     from clawsched.sched.store.models import Job, Run, utcnow
+    from clawsched.sched.store.run_rows import follow_up
 
     (job_id,) = bulk_jobs(env.store, 1, shell_spec(name="throughput", enabled=False, overlap_policy="allow"), None)
     with env.store.read() as s:
@@ -31,7 +31,7 @@ def clawsched_rate(env: Env, count: int) -> dict[str, float]:
     t0 = time.time()
     now = utcnow()
     with env.store.session() as s:
-        s.execute(insert(Run), [runs.new_run(job, trigger=Trigger.MANUAL, now=now) for _ in range(count)])
+        s.execute(insert(Run), [follow_up(job, trigger=Trigger.MANUAL, now=now) for _ in range(count)])
     notify(env.redis, env.settings, "bench")
 
     def finished() -> bool:

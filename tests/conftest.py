@@ -1,5 +1,10 @@
 """Fixtures: real Redis, real databases (SQLite always, PostgreSQL when configured), real Celery
-workers and a real beat. Nothing of clawsched's own infrastructure is mocked."""
+workers and a real beat. Nothing of clawsched's own infrastructure is mocked.
+
+A test that asks only for ``store``/``settings`` on SQLite starts no server: ``settings.redis_url`` names
+the session's Redis only when the test's fixtures include ``redis_url`` (every Redis, app, worker and beat
+fixture depends on it); otherwise it names a tripwire that fails the test if anything connects to it.
+Such tests are marked ``fast`` at collection (tests/support/layers.py); ``pytest -m fast`` runs them."""
 
 from __future__ import annotations
 
@@ -15,14 +20,44 @@ from typing import Any
 import pytest
 
 from clawsched.sched.settings import Settings
-from tests.support import services
+from tests.support import layers, services
 
 PG_URL = os.environ.get("CLAWSCHED_TEST_DATABASE_URL")
 BACKENDS = ["sqlite", "postgresql"] if PG_URL else ["sqlite"]
 
+_running: list[pytest.Item] = []  # the test being run, for the guard in pytest_fixture_setup
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m selects on the markers this adds
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    layers.classify(items)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item) -> Iterator[None]:
+    _running.append(item)
+    try:
+        yield
+    finally:
+        _running.remove(item)
+
+
+def _refuse_in_fast(fixture: str) -> None:
+    """A fast test never starts a server, not even through ``request.getfixturevalue``."""
+    if any(i.get_closest_marker("fast") for i in _running):
+        pytest.fail(f"a fast test asked for the server fixture {fixture!r}; fast tests start none")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_fixture_setup(fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest) -> None:
+    # Called for function-scoped fixtures under tests/; the session-scoped servers check for themselves.
+    if fixturedef.argname in layers.SERVER_FIXTURES:
+        _refuse_in_fast(fixturedef.argname)
+
 
 @pytest.fixture(scope="session")
 def redis_url() -> Iterator[str]:
+    _refuse_in_fast("redis_url")
     with services.redis_server() as url:
         yield url
 
@@ -34,6 +69,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def postgres_ready() -> Iterator[str | None]:
+    _refuse_in_fast("postgres_ready")
     if not PG_URL:
         yield None
         return
@@ -48,12 +84,13 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def database_url(backend: str, tmp_path: Path, sqlite_template: Path, postgres_ready: str | None) -> Iterator[str]:
+def database_url(request: pytest.FixtureRequest, backend: str, tmp_path: Path, sqlite_template: Path) -> Iterator[str]:
     if backend == "sqlite":
         path = tmp_path / "clawsched.db"
         shutil.copy(sqlite_template, path)
         yield f"sqlite:///{path}"
         return
+    postgres_ready = request.getfixturevalue("postgres_ready")  # only PostgreSQL tests make the schema
     assert postgres_ready
     from clawsched.sched.store.engine import Store
 
@@ -64,8 +101,10 @@ def database_url(backend: str, tmp_path: Path, sqlite_template: Path, postgres_r
 
 
 @pytest.fixture
-def settings(tmp_path: Path, database_url: str, redis_url: str) -> Settings:
-    return Settings(
+def settings(request: pytest.FixtureRequest, tmp_path: Path, database_url: str) -> Iterator[Settings]:
+    wire = None if layers.needs_redis(request.node) else services.Tripwire()  # one per test: no stray hits
+    redis_url = wire.url if wire else str(request.getfixturevalue("redis_url"))
+    yield Settings(
         home=tmp_path,
         database_url=database_url,
         redis_url=redis_url,
@@ -76,6 +115,12 @@ def settings(tmp_path: Path, database_url: str, redis_url: str) -> Settings:
         beat_max_interval_s=1.0,
         requeue_after_s=2.0,
     )
+    if wire is None:
+        return
+    wire.close()
+    if wire.hits:
+        pytest.fail(f"{request.node.nodeid} connected to settings.redis_url but asks for no Redis fixture: "
+                    "ask for `redis` (or mark it needs_redis)")
 
 
 @pytest.fixture
@@ -88,7 +133,7 @@ def store(settings: Settings) -> Iterator[Any]:
 
 
 @pytest.fixture
-def redis(settings: Settings) -> Iterator[Any]:
+def redis(settings: Settings, redis_url: str) -> Iterator[Any]:
     from clawsched.sched.coordination.connection import client
 
     r = client(settings.redis_url)

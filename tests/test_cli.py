@@ -16,6 +16,7 @@ from clawsched.cli.context import CliContext
 from clawsched.cli.main import cli
 from clawsched.sched import jobs, runs
 from clawsched.sched.store.models import Run
+from tests.support.lifecycle import start_run
 from tests.support.waiting import wait_for
 
 SHELL = {"name": "disk check", "schedule_cron": "*/15 * * * *", "schedule_tz": "America/New_York",
@@ -142,7 +143,7 @@ def test_jobs_list_reads_through_the_driver_and_prints_what_get_prints(store, se
     run_id = runs.enqueue(store, made[0].id)
     with store.session() as s:  # as the beat leaves it: queued, so the worker's guarded start applies
         s.get(Run, run_id).status = "queued"
-    assert runs.start(store, run_id, hostname="h", pid=1)
+    assert start_run(store, run_id)
     done = _list_in_a_fresh_process(settings)
     assert done.stderr.splitlines()[-1] == "[]", done.stderr
     listed = json.loads(done.stdout)

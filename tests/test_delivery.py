@@ -11,8 +11,10 @@ import pytest
 from sqlalchemy import select
 
 from clawsched.sched import aliases, jobs
-from clawsched.sched.store.models import Delivery
-from clawsched.workers import delivery, pipeline
+from clawsched.sched.rules import delivery
+from clawsched.sched.store.models import Delivery, utcnow
+from clawsched.workers.post_run import pipeline, steps
+from clawsched.workers.post_run.step import Step
 from tests.support.agent_fixtures import *  # noqa: F403
 from tests.support.agent_fixtures import agent_job, finished_run, run_and_wait
 
@@ -36,7 +38,7 @@ def deliveries(store: Any, run_id: str) -> list[Delivery]:
 def test_chat_modes_deliver_exactly_when_specified(store, rt, gateway, mode, status, posts):
     job = jobs.create(store, shell_job(delivery_mode=mode))
     run = finished_run(store, job, status, summary="3 files", error_message=None if status == "ok" else "exit code 1")
-    assert pipeline.process(rt, run.id)
+    assert pipeline.process(rt, run.id, now=utcnow())
     assert len(gateway.sent_messages) == posts
     if posts:
         sent = gateway.sent_messages[0]
@@ -48,8 +50,8 @@ def test_agent_no_reply_sentinel_suppresses_and_announce_delivers_failures(store
     job = jobs.create(store, agent_job(delivery_mode="announce-always", delivery_channel="telegram", delivery_to="7"))
     quiet = finished_run(store, job, "ok", reply="NO_REPLY", summary="NO_REPLY")
     loud = finished_run(store, job, "ok", reply="Report: all green", summary="Report: all green")
-    pipeline.process(rt, quiet.id)
-    pipeline.process(rt, loud.id)
+    pipeline.process(rt, quiet.id, now=utcnow())
+    pipeline.process(rt, loud.id, now=utcnow())
     assert [m["message"] for m in gateway.sent_messages] == ["Report: all green"]
 
 
@@ -60,8 +62,8 @@ def test_replayed_callback_and_partial_failure_post_once(store, rt, gateway, red
     assert run.status == "error" and len(gateway.sent_messages) == 1
     with store.session() as s:  # the reconciler or a duplicate Celery callback re-runs the pipeline
         s.get(type(run), run.id).finalized_at = None
-    assert pipeline.process(rt, run.id)
-    assert pipeline.process(rt, run.id)
+    assert pipeline.process(rt, run.id, now=utcnow())
+    assert pipeline.process(rt, run.id, now=utcnow())
     assert len(gateway.sent_messages) == 1
     [row] = deliveries(store, run.id)
     assert (row.kind, row.status, row.attempts) == ("announce", "delivered", 1)
@@ -70,13 +72,15 @@ def test_replayed_callback_and_partial_failure_post_once(store, rt, gateway, red
 def test_crash_before_delivery_is_repaired_once_by_rerunning_the_pipeline(store, rt, gateway, monkeypatch):
     job = jobs.create(store, shell_job(delivery_mode="announce-always"))
     run = finished_run(store, job, "ok", summary="done")
-    original = pipeline.STEPS[:]
-    boom = pipeline.Step("crash", 299, lambda rt, job, run: (_ for _ in ()).throw(RuntimeError("worker died")))
-    monkeypatch.setattr(pipeline, "STEPS", sorted([*original, boom], key=lambda s: s.order))
-    assert pipeline.process(rt, run.id) is False  # a step failed: not finalised, so it will be re-run
-    monkeypatch.setattr(pipeline, "STEPS", original)
-    assert pipeline.process(rt, run.id) is True
-    assert pipeline.process(rt, run.id) is True
+    original = steps.STEPS
+    boom = Step("crash", lambda job, run, has_children: True,
+                lambda rt, job, run, now: (_ for _ in ()).throw(RuntimeError("worker died")))
+    before_delivery = [s.name for s in original].index("delivery")
+    monkeypatch.setattr(steps, "STEPS", (*original[:before_delivery], boom, *original[before_delivery:]))
+    assert pipeline.process(rt, run.id, now=utcnow()) is False  # a step failed: not finalised, so it will be re-run
+    monkeypatch.setattr(steps, "STEPS", original)
+    assert pipeline.process(rt, run.id, now=utcnow()) is True
+    assert pipeline.process(rt, run.id, now=utcnow()) is True
     assert len(gateway.sent_messages) == 1
 
 
@@ -94,7 +98,7 @@ def test_a_webhook_to_loopback_is_refused_unless_the_operator_allows_it(store, r
     url = f"{gateway.url}/webhook/runs"
     job = jobs.create(store, shell_job(delivery_mode="webhook", delivery_to=url, delivery_channel=None))
     run = finished_run(store, job, "ok", summary="fine")
-    assert pipeline.process(rt, run.id)
+    assert pipeline.process(rt, run.id, now=utcnow())
     [row] = deliveries(store, run.id)
     assert row.status == "failed" and "(loopback)" in row.error
     assert "CLAWSCHED_WEBHOOK_ALLOWED_HOSTS=127.0.0.1" in row.error
@@ -108,10 +112,10 @@ def test_webhook_fails_twice_then_is_delivered_once_signed(store, webhook_rt, ga
                                        delivery_channel=None))
     run = finished_run(store, job, "ok", summary="fine")
     gateway.fail_webhooks_next(2, 503)
-    assert pipeline.process(rt, run.id)
+    assert pipeline.process(rt, run.id, now=utcnow())
     with store.session() as s:
         s.get(type(run), run.id).finalized_at = None
-    pipeline.process(rt, run.id)
+    pipeline.process(rt, run.id, now=utcnow())
     assert len(gateway.requests_to("/webhook/runs")) == 3
     [post] = gateway.webhook_posts
     expected = "sha256=" + hmac.new(b"s3cret", post.raw, hashlib.sha256).hexdigest()
@@ -129,11 +133,11 @@ def test_alias_resolves_at_delivery_and_a_missing_one_fails_visibly(store, rt, g
     aliases.add(store, "ops", "telegram", "-100200")
     job = jobs.create(store, shell_job(delivery_mode="announce-always", delivery_to="@ops", delivery_channel=None))
     first = finished_run(store, job, "ok", summary="hello team")
-    pipeline.process(rt, first.id)
+    pipeline.process(rt, first.id, now=utcnow())
     assert [(m["channel"], m["target"]) for m in gateway.sent_messages] == [("telegram", "-100200")]
     aliases.remove(store, "ops")
     second = finished_run(store, job, "ok", summary="again")
-    assert pipeline.process(rt, second.id)  # the run is still finalised: delivery never fails the run
+    assert pipeline.process(rt, second.id, now=utcnow())  # the run is still finalised: delivery never fails the run
     [row] = deliveries(store, second.id)
     assert row.status == "failed" and "@ops" in row.error
     assert len(gateway.sent_messages) == 1
@@ -143,7 +147,7 @@ def test_long_text_is_split_to_the_channel_limit(store, rt, gateway):
     text = "\n".join(f"line {i:04d} " + "x" * 80 for i in range(120))  # ~10.8k characters
     job = jobs.create(store, shell_job(delivery_mode="announce-always", delivery_channel="discord"))
     run = finished_run(store, job, "ok", summary=text)
-    pipeline.process(rt, run.id)
+    pipeline.process(rt, run.id, now=utcnow())
     parts = [m["message"] for m in gateway.sent_messages]
     assert len(parts) >= 6 and all(len(p) <= 2000 for p in parts)
     assert "\n".join(parts).split() == text.split()
@@ -154,7 +158,7 @@ def test_failure_alert_after_n_consecutive_failures_with_cooldown(store, rt, gat
         "after": 2, "cooldownMs": 3_600_000, "channel": "telegram", "to": "999"}))
     runs_ = [finished_run(store, job, "error", error_message=f"boom {i}") for i in range(4)]
     for run in runs_:
-        pipeline.process(rt, run.id)
+        pipeline.process(rt, run.id, now=utcnow())
     alerts = [m for m in gateway.sent_messages if m["target"] == "999"]
     assert len(alerts) == 1 and "failed 2 times in a row" in alerts[0]["message"]
 
@@ -163,7 +167,7 @@ def test_failure_alert_can_count_skips(store, rt, gateway):
     job = jobs.create(store, agent_job(failure_alert={"after": 2, "includeSkipped": True, "channel": "telegram",
                                                       "to": "42", "cooldownMs": 0}))
     for _ in range(2):
-        pipeline.process(rt, finished_run(store, job, "skipped", skip_reason="gateway unavailable").id)
+        pipeline.process(rt, finished_run(store, job, "skipped", skip_reason="gateway unavailable").id, now=utcnow())
     assert [m["target"] for m in gateway.sent_messages] == ["42"]
 
 

@@ -110,7 +110,7 @@ def test_a_forked_child_opens_its_own_connection(store):
 
 
 def test_detached_rows_work_in_a_fresh_process_before_any_orm_use():
-    code = ("from clawsched.sched.models import Job, detached\n"
+    code = ("from clawsched.sched.store.models import Job, detached\n"
             "job = detached(Job, {'id': 'j', 'enabled': True, 'name': 'n'})\n"
             "job.name = 'renamed'\n"
             "print(job.enabled, job.name)")

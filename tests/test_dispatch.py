@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from clawsched.sched import dispatches
 from clawsched.sched import task_trackers as trackers
 from clawsched.sched.store.models import utcnow
-from clawsched.workers import agent_upkeep
+from clawsched.workers.upkeep import agents, dispatch_watch
 from tests.support.agent_fixtures import *  # noqa: F403
 from tests.support.waiting import wait_for
 
@@ -44,7 +44,7 @@ def test_enqueue_starts_a_labelled_session_and_done_delivers_once(store, rt, age
     assert "already ended" in again.output
     wait_for(lambda: gateway.sent_messages, timeout=10, what="the completion summary")
     wait_for(lambda: dispatches.get(store, "fix-deploy").result, timeout=10, what="the turn's reply")
-    agent_upkeep.dispatch_watch(rt, None)  # a later watcher pass sends nothing more
+    dispatch_watch.dispatch_watch(rt, now=utcnow())  # a later watcher pass sends nothing more
     [sent] = gateway.sent_messages
     assert sent["channel"] == "telegram" and sent["target"] == "111"
     assert sent["message"] == "[done] fix-deploy\n\nDeploy script fixed"
@@ -58,9 +58,9 @@ def test_silent_session_raises_one_watchdog_alert_and_disarms_on_completion(stor
     row = dispatches.enqueue(store, label="quiet", message="long job", deliver_to="555", channel="telegram",
                              watchdog_after_s=60)
     later = utcnow() + timedelta(seconds=61)
-    assert agent_upkeep.dispatch_watch(rt, None, now=utcnow()) == 0
-    agent_upkeep.dispatch_watch(rt, None, now=later)
-    agent_upkeep.dispatch_watch(rt, None, now=later + timedelta(seconds=120))
+    assert dispatch_watch.dispatch_watch(rt, now=utcnow()) == 0
+    dispatch_watch.dispatch_watch(rt, now=later)
+    dispatch_watch.dispatch_watch(rt, now=later + timedelta(seconds=120))
     [alert] = gateway.sent_messages
     assert alert["target"] == "555" and "quiet appears stuck" in alert["message"]
     stuck = clawsched(rt.settings, "dispatch", "stuck", "--threshold-min", "0.5")
@@ -69,7 +69,7 @@ def test_silent_session_raises_one_watchdog_alert_and_disarms_on_completion(stor
     armed = dispatches.enqueue(store, label="other", message="x", deliver_to="556", channel="telegram",
                                watchdog_after_s=60, delivery_mode="none")
     dispatches.finish(store, "other", "done quickly")
-    agent_upkeep.dispatch_watch(rt, None, now=later + timedelta(hours=2))
+    dispatch_watch.dispatch_watch(rt, now=later + timedelta(hours=2))
     assert [m["target"] for m in gateway.sent_messages] == ["555", "555"]  # the completion; no alert for 'other'
     assert row.run_id and armed.run_id
 
@@ -102,10 +102,10 @@ def test_tracker_summary_is_delivered_when_two_complete_and_one_goes_silent(stor
     trackers.heartbeat(store, tid, "frontend", "running")
     trackers.heartbeat(store, tid, "frontend", "completed", "a11y fixed")
     trackers.heartbeat(store, tid, "docs", "running")
-    assert agent_upkeep.tracker_upkeep(rt, None, now=utcnow() + timedelta(seconds=300)) == 0
+    assert agents.tracker_upkeep(rt, None, utcnow() + timedelta(seconds=300)) == 0
     assert gateway.sent_messages == []
-    assert agent_upkeep.tracker_upkeep(rt, None, now=utcnow() + timedelta(seconds=601)) == 1
-    agent_upkeep.tracker_upkeep(rt, None, now=utcnow() + timedelta(seconds=700))
+    assert agents.tracker_upkeep(rt, None, utcnow() + timedelta(seconds=601)) == 1
+    agents.tracker_upkeep(rt, None, utcnow() + timedelta(seconds=700))
     [sent] = gateway.sent_messages
     assert sent["target"] == "777"
     assert sent["message"] == ('[FAILED] Task group "v2-release" failed\n\n[ok] schema: tables documented\n'

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from clawsched.workers import egress
+from clawsched.workers.outbound import egress
 
 
 @pytest.mark.parametrize(("url", "kind"), [

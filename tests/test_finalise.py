@@ -6,8 +6,14 @@ from __future__ import annotations
 import pytest
 
 from clawsched.sched import jobs, runs
+from clawsched.sched.outcomes import Outcome
+from clawsched.sched.rules.predicates import Equals, job
+from clawsched.sched.store import finishing
 from clawsched.sched.store.models import utcnow
-from clawsched.workers import execution, pipeline
+from clawsched.workers import execution, gates
+from clawsched.workers.post_run import pipeline, steps
+from clawsched.workers.post_run.step import Step
+from tests.support.lifecycle import load_run, start_run
 
 
 def _queued_run(store, job_id):
@@ -22,7 +28,7 @@ def _queued_run(store, job_id):
 
 
 @pytest.fixture
-def runtime(settings):
+def runtime(settings, redis):
     from clawsched.sched.runtime import Runtime
 
     rt = Runtime(settings.with_(post_run="inline"))
@@ -46,31 +52,33 @@ def test_a_child_added_while_its_parent_runs_still_fires(store, runtime):
     """Whether the job has children is read by the finishing statement itself, not when the run started."""
     parent = jobs.create(store, {**SHELL, "name": "parent", "payload_message": "true"})
     run_id = _queued_run(store, parent.id)
-    loaded = execution._load(runtime, run_id, "w", utcnow())
+    loaded = load_run(runtime, run_id)
     assert loaded is not None
     child = jobs.create(store, {"session_target": "shell", "run_timeout_ms": 5000, "name": "late child",
                                 "payload_message": "true", "parent_id": parent.id, "trigger_on": "success"})
-    job, run, started = loaded
-    assert started or runs.start(store, run_id, hostname="h", pid=1)
+    job, run = loaded.job, loaded.run
+    assert loaded.started or start_run(store, run_id)
     run.started_at = runs.get(store, run_id).started_at
-    done = runs.finish_loaded(store, job, run, runs.Outcome(runs.RunStatus.OK), settled=pipeline.idle)
+    now = utcnow()
+    values = finishing.columns(run, Outcome(runs.RunStatus.OK), now)
+    finalize = pipeline.finalize_when(job, finishing.preview(run, values))
+    assert finalize == finishing.Finalize.UNLESS_CHILDREN
+    done = finishing.finish_loaded(store, job, run, values, now=now, finalize=finalize)
     assert done is not None and not done.finalized and runs.get(store, run_id).finalized_at is None
-    assert pipeline.run_steps(runtime, done.job, done.run)
+    assert pipeline.run_steps(runtime, done.job, done.run, now=utcnow())
     (child_run,) = runs.for_job(store, child.id)
     assert child_run.triggered_by_run == run_id
     assert runs.get(store, run_id).finalized_at is not None
 
 
-def test_a_step_without_an_idle_predicate_always_runs(store, runtime):
-    """A plugin's step that does not say when it is idle keeps every run from early finalisation."""
+def test_a_step_that_has_work_keeps_the_run_from_early_finalisation(store, runtime, monkeypatch):
+    """The worker asks every step's ``has_work`` before it writes the outcome; one that says yes runs."""
     seen: list[str] = []
-    pipeline.step("test_recorder", order=999)(lambda rt, job, run: seen.append(run.id))
-    try:
-        job = jobs.create(store, {**SHELL, "name": "watched", "payload_message": "true"})
-        run_id = _queued_run(store, job.id)
-        assert execution.execute_and_process(runtime, run_id) == runs.RunStatus.OK
-    finally:
-        pipeline.STEPS[:] = [s for s in pipeline.STEPS if s.name != "test_recorder"]
+    recorder = Step("test_recorder", lambda job, run, has_children: True, lambda rt, job, run, now: seen.append(run.id))
+    monkeypatch.setattr(steps, "STEPS", (*steps.STEPS, recorder))
+    job = jobs.create(store, {**SHELL, "name": "watched", "payload_message": "true"})
+    run_id = _queued_run(store, job.id)
+    assert execution.execute_and_process(runtime, run_id) == runs.RunStatus.OK
     assert seen == [run_id]
     run = runs.get(store, run_id)
     assert run.finalized_at is not None and run.finalized_at >= run.finished_at
@@ -99,32 +107,33 @@ def test_on_postgresql_a_run_no_gate_needs_to_see_is_loaded_and_started_in_one_s
     free = jobs.create(store, {**SHELL, "name": "free", "payload_message": "true", "overlap_policy": "allow"})
     gated = jobs.create(store, {**SHELL, "name": "gated", "payload_message": "true", "resource_pool": "gpu"})
     free_run, gated_run = _queued_run(store, free.id), _queued_run(store, gated.id)
-    _, _, started = execution._load(runtime, free_run, "w", utcnow())
-    assert started and runs.get(store, free_run).status == "running"
-    assert execution._load(runtime, free_run, "w", utcnow()) is None  # a duplicate message finds nothing queued
-    _, _, started = execution._load(runtime, gated_run, "w", utcnow())
-    assert not started and runs.get(store, gated_run).status == "queued"  # the pool's lease is taken first
+    loaded = load_run(runtime, free_run)
+    assert loaded is not None and loaded.started and runs.get(store, free_run).status == "running"
+    assert load_run(runtime, free_run) is None  # a duplicate message finds nothing queued
+    loaded = load_run(runtime, gated_run)
+    assert loaded is not None and not loaded.started
+    assert runs.get(store, gated_run).status == "queued"  # the pool's lease is taken first
 
 
-@pytest.mark.parametrize("free", [False, True])
-def test_a_gate_is_honoured_whether_or_not_it_declares_when_it_is_free(store, runtime, free):
-    """A plugin gate without a ``free`` condition sends every run the long way; one with it is skipped
-    only for the runs it declares free."""
-    from sqlalchemy import literal
-
+@pytest.mark.parametrize("free_for", ["someone else", "refused"])
+def test_a_gate_checks_exactly_the_runs_its_free_condition_does_not_cover(store, runtime, monkeypatch, free_for):
+    """A gate's ``check`` is called for a run its ``free`` condition does not hold for, and only then; the
+    same condition decides the one-statement start on PostgreSQL."""
     blocked_names: list[str] = []
 
-    def refuse(rt, job, run, leases):
-        blocked_names.append(job.name)
-        return "closed for the test"
+    def refuse(rt, job_row, run_row, leases, now):
+        blocked_names.append(job_row.name)
+        return gates.Blocked("closed for the test")
 
-    execution.gate("test_closed", free=literal(False) if free else None)(refuse)
-    try:
-        job = jobs.create(store, {**SHELL, "name": "refused", "payload_message": "true", "overlap_policy": "allow"})
-        run_id = _queued_run(store, job.id)
-        assert execution.execute_and_process(runtime, run_id) == runs.RunStatus.SKIPPED
-    finally:
-        execution.GATES[:] = [g for g in execution.GATES if g.name != "test_closed"]
-        execution._ONE_TRIP.clear()
+    closed = gates.Gate("test_closed", Equals(job("name"), free_for), refuse)
+    monkeypatch.setattr(gates, "GATES", (*gates.GATES, closed))
+    job_row = jobs.create(store, {**SHELL, "name": "refused", "payload_message": "true", "overlap_policy": "allow"})
+    run_id = _queued_run(store, job_row.id)
     run = runs.get(store, run_id)
-    assert (run.status, run.skip_reason, blocked_names) == ("skipped", "closed for the test", ["refused"])
+    status = execution.execute_and_process(runtime, run_id)
+    run = runs.get(store, run_id)
+    if free_for == "refused":
+        assert (status, run.status, blocked_names) == (runs.RunStatus.OK, "ok", [])
+    else:
+        assert status == runs.RunStatus.SKIPPED
+        assert (run.status, run.skip_reason, blocked_names) == ("skipped", "closed for the test", ["refused"])

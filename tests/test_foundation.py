@@ -14,8 +14,10 @@ from sqlalchemy import func, select
 from clawsched.sched import jobs, output, runs
 from clawsched.sched.coordination.wake import notify
 from clawsched.sched.errors import NotFound
+from clawsched.sched.outcomes import Outcome
 from clawsched.sched.store.models import Job, Run, utcnow
 from tests.conftest import BeatThread
+from tests.support.lifecycle import finish_run, start_run
 from tests.support.waiting import wait_for
 
 
@@ -218,10 +220,10 @@ def test_lost_messages_are_resent_by_maintenance(app, store, redis, settings, wo
     with store.session() as s:
         s.add(Run(id="lostrun", job_id=job.id, status="queued", trigger="manual",
                   created_at=utcnow() - timedelta(minutes=5), dispatched_at=utcnow() - timedelta(minutes=5)))
-    from clawsched.workers import maintenance
     from clawsched.workers.tasks import runtime_of
+    from clawsched.workers.upkeep import requeue
 
-    assert maintenance.requeue_lost(runtime_of(app), app) == 1
+    assert requeue.requeue_lost(runtime_of(app), app, utcnow()) == 1
     wait_for(lambda: runs.get(store, "lostrun").status == "ok", timeout=10)
 
 
@@ -278,13 +280,13 @@ def test_chain_depth_and_cycles_are_refused(store):
 def test_guarded_transitions_ignore_duplicates(store):
     job = jobs.create(store, shell_job())
     run_id = jobs.run_now(store, job.id)
-    assert runs.start(store, run_id, hostname="h", pid=1) is False  # still pending, not queued
+    assert start_run(store, run_id, "h", 1) is False  # still pending, not queued
     with store.session() as s:
         s.get(Run, run_id).status = "queued"
-    assert runs.start(store, run_id, hostname="h", pid=1) is True
-    assert runs.start(store, run_id, hostname="h2", pid=2) is False
-    outcome = runs.Outcome(runs.RunStatus.OK, summary="done")
-    assert runs.finish(store, run_id, outcome) is not None
-    assert runs.finish(store, run_id, runs.Outcome(runs.RunStatus.ERROR)) is None
+    assert start_run(store, run_id, "h", 1) is True
+    assert start_run(store, run_id, "h2", 2) is False
+    outcome = Outcome(runs.RunStatus.OK, summary="done")
+    assert finish_run(store, run_id, outcome) is not None
+    assert finish_run(store, run_id, Outcome(runs.RunStatus.ERROR)) is None
     final = runs.get(store, run_id)
     assert final.status == "ok" and final.hostname == "h"

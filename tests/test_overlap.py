@@ -12,8 +12,11 @@ from sqlalchemy import update
 from clawsched.sched import jobs, runs
 from clawsched.sched.coordination.wake import notify
 from clawsched.sched.errors import RunOverlap
-from clawsched.sched.store.models import RUNS, utcnow
+from clawsched.sched.outcomes import Outcome
+from clawsched.sched.store import starting
+from clawsched.sched.store.models import RUNS
 from clawsched.workers import execution
+from tests.support.lifecycle import finish_run, load_run, start_run
 from tests.support.waiting import wait_for
 
 SHELL = {"session_target": "shell", "run_timeout_ms": 10_000, "schedule_cron": "0 0 1 1 *"}
@@ -34,7 +37,7 @@ def _start_all_at_once(store, run_ids: list[str]) -> dict[str, object]:
     def start(run_id: str) -> None:
         barrier.wait()
         try:
-            results[run_id] = runs.start(store, run_id, hostname="h", pid=1)
+            results[run_id] = start_run(store, run_id)
         except RunOverlap as exc:
             results[run_id] = exc
 
@@ -53,7 +56,7 @@ def test_of_many_simultaneous_starts_of_one_job_exactly_one_wins(store, policy):
     winners = [r for r, v in results.items() if v is True]
     assert len(results) == 8 and len(winners) == 1, results
     assert all(isinstance(v, RunOverlap) for r, v in results.items() if r not in winners)
-    assert runs.running_exclusive(store, job.id) == winners[0]
+    assert starting.running_exclusive(store, job.id) == winners[0]
     assert {runs.get(store, r).status for r in results if r not in winners} == {"queued"}  # left as they were
 
 
@@ -61,7 +64,7 @@ def test_allow_starts_them_all(store):
     job = jobs.create(store, {**SHELL, "name": "allow", "payload_message": "true", "overlap_policy": "allow"})
     results = _start_all_at_once(store, _queued(store, job.id, 4))
     assert list(results.values()) == [True] * 4
-    assert runs.running_exclusive(store, job.id) is None
+    assert starting.running_exclusive(store, job.id) is None
 
 
 def test_a_finished_run_lets_the_next_one_start_and_other_jobs_are_never_held(store):
@@ -69,12 +72,12 @@ def test_a_finished_run_lets_the_next_one_start_and_other_jobs_are_never_held(st
     other = jobs.create(store, {**SHELL, "name": "another job", "payload_message": "true"})
     first, second = _queued(store, job.id, 2)
     (elsewhere,) = _queued(store, other.id, 1)
-    assert runs.start(store, first, hostname="h", pid=1)
+    assert start_run(store, first)
     with pytest.raises(RunOverlap):
-        runs.start(store, second, hostname="h", pid=1)
-    assert runs.start(store, elsewhere, hostname="h", pid=1)
-    assert runs.finish(store, first, runs.Outcome(runs.RunStatus.OK)) is not None
-    assert runs.start(store, second, hostname="h", pid=1)
+        start_run(store, second)
+    assert start_run(store, elsewhere)
+    assert finish_run(store, first, Outcome(runs.RunStatus.OK)) is not None
+    assert start_run(store, second)
 
 
 def test_skip_records_the_run_it_found_running(store, settings):
@@ -82,7 +85,7 @@ def test_skip_records_the_run_it_found_running(store, settings):
 
     job = jobs.create(store, {**SHELL, "name": "busy", "payload_message": "true"})
     first, second = _queued(store, job.id, 2)
-    assert runs.start(store, first, hostname="h", pid=1)
+    assert start_run(store, first)
     rt = Runtime(settings)
     try:
         assert execution.execute_and_process(rt, second) == runs.RunStatus.SKIPPED
@@ -119,9 +122,9 @@ def test_on_postgresql_a_skip_job_is_started_in_one_statement_unless_it_is_runni
     first, second = _queued(store, job.id, 2)
     rt = Runtime(settings)
     try:
-        _, _, started = execution._load(rt, first, "w", utcnow())
-        assert started and runs.get(store, first).status == "running"
-        loaded = execution._load(rt, second, "w", utcnow())  # refused by the index: loaded, not started
-        assert loaded is not None and loaded[2] is False and runs.get(store, second).status == "queued"
+        loaded = load_run(rt, first)
+        assert loaded is not None and loaded.started and runs.get(store, first).status == "running"
+        loaded = load_run(rt, second)  # refused by the index: loaded, not started
+        assert loaded is not None and loaded.started is False and runs.get(store, second).status == "queued"
     finally:
         rt.close()

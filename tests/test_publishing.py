@@ -13,11 +13,12 @@ import pytest
 from celery import signals
 from sqlalchemy import update
 
+from clawsched.beat.publishing import send_runs
 from clawsched.sched import jobs, runs
 from clawsched.sched.store import claims
 from clawsched.sched.store.models import Job, new_id, utcnow
-from clawsched.workers.app import RUN_TASK, create_app
-from clawsched.workers.tasks import send_runs
+from clawsched.sched.tasknames import RUN as RUN_TASK
+from clawsched.workers.app import create_app
 from tests.conftest import running_worker
 from tests.support.waiting import wait_for
 

@@ -13,9 +13,9 @@ from typing import Any
 import psycopg
 from sqlalchemy import insert
 
-from clawsched.sched import jobs, runs
+from clawsched.sched import jobs
+from clawsched.sched.store import finishing, starting
 from clawsched.sched.store.models import RUNS, new_id, utcnow
-from clawsched.workers import execution
 
 SPEC = {"name": "plain", "session_target": "shell", "payload_message": "true", "run_timeout_ms": 5000,
         "schedule_cron": "0 0 1 1 *"}
@@ -28,9 +28,9 @@ def _statements(run_id: str, job_id: str) -> dict[str, tuple[Any, dict[str, Any]
     finish = {f"v_{k}": None for k in FINISH_KEYS} | {"v_status": "ok", "b_run_id": run_id, "b_job_id": job_id,
                                                       "b_now": now, "v_finished_at": now}
     return {
-        "start": (runs.START, start),
-        "load": (execution._LOAD, {"b_run_id": run_id}),
-        "finish": (runs._finish_statement(FINISH_KEYS, False), finish),
+        "start": (starting.START, start),
+        "load": (starting.LOAD, {"b_run_id": run_id}),
+        "finish": (finishing._finish_statement(FINISH_KEYS, False), finish),
     }
 
 

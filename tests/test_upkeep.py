@@ -11,8 +11,9 @@ from sqlalchemy import func, insert, select
 
 from clawsched.sched import jobs, runs
 from clawsched.sched.runtime import Runtime
+from clawsched.sched.store import upkeep
 from clawsched.sched.store.models import RUNS, Run, new_id, utcnow
-from clawsched.workers import maintenance, recovery
+from clawsched.workers.upkeep import finalize
 
 SHELL = {"session_target": "shell", "run_timeout_ms": 5000, "schedule_cron": "0 0 1 1 *", "payload_message": "true"}
 
@@ -51,12 +52,12 @@ def test_a_finished_run_whose_pipeline_never_ran_is_finalised_and_triggers_its_c
     with store.engine.begin() as conn:
         conn.exec_driver_sql("ANALYZE")
 
-    assert maintenance.finalize_orphans(runtime, None) == 1
+    assert finalize.finalize_orphans(runtime, None, utcnow()) == 1
 
     assert runs.get(store, orphan).finalized_at is not None
     (child_run,) = runs.for_job(store, child.id)
     assert child_run.triggered_by_run == orphan
-    assert maintenance.finalize_orphans(runtime, None) == 0, "each orphan is finalised once"
+    assert finalize.finalize_orphans(runtime, None, utcnow()) == 0, "each orphan is finalised once"
 
 
 def test_the_orphan_pass_reads_only_unfinalised_runs_not_the_history(store):
@@ -77,7 +78,7 @@ def test_pruning_removes_every_run_past_retention_in_one_pass(store, runtime):
     unfinished = _history(store, job.id, 1, age=timedelta(days=100), finalized=False)
     recent = _history(store, job.id, 10, age=timedelta(days=1))
 
-    removed = recovery.prune_runs(runtime, utcnow() - timedelta(days=90), batch=1_000)
+    removed = upkeep.prune_runs(runtime.store, created_before=utcnow() - timedelta(days=90), batch=1_000)
 
     assert removed == len(old), "one pass prunes batch after batch, not one batch"
     with store.read() as s:
@@ -89,6 +90,6 @@ def test_pruning_removes_every_run_past_retention_in_one_pass(store, runtime):
 def test_pruning_stops_at_its_time_budget_and_the_next_pass_goes_on(store, runtime):
     job = jobs.create(store, {**SHELL, "name": "chatty"})
     _history(store, job.id, 300, age=timedelta(days=100))
-    first = recovery.prune_runs(runtime, utcnow() - timedelta(days=90), batch=100, budget_s=0)
+    first = upkeep.prune_runs(runtime.store, created_before=utcnow() - timedelta(days=90), batch=100, budget_s=0)
     assert first == 100, "a spent budget ends the pass after the batch in hand"
-    assert recovery.prune_runs(runtime, utcnow() - timedelta(days=90), batch=100) == 200
+    assert upkeep.prune_runs(runtime.store, created_before=utcnow() - timedelta(days=90), batch=100) == 200

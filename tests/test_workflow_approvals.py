@@ -83,7 +83,7 @@ def test_approval_gates_wait_and_resolve(store, redis, worker, beat, settings):
 def test_approval_backlog_is_capped(store, app, settings):
     """Beyond max_pending_approvals, a triggered child is recorded as skipped with the reason."""
     from clawsched.sched.store.models import Run, utcnow
-    from clawsched.workers import pipeline
+    from clawsched.workers.post_run import pipeline
     from clawsched.workers.tasks import runtime_of
 
     parent = jobs.create(store, {"name": "p", "session_target": "shell", "payload_message": "true",
@@ -94,7 +94,7 @@ def test_approval_backlog_is_capped(store, app, settings):
         with store.session() as s:
             s.add(Run(id=f"p{i}", job_id=parent.id, status="ok", trigger="manual", created_at=utcnow(),
                       finished_at=utcnow()))
-        pipeline.process(rt, f"p{i}")
+        pipeline.process(rt, f"p{i}", now=utcnow())
     statuses = sorted(r.status for r in runs.for_job(store, kid.id))
     assert statuses == ["awaiting_approval", "awaiting_approval", "skipped"]
     assert len(approvals.list_approvals(store, job_id=kid.id)) == 2

@@ -160,7 +160,7 @@ def test_invalid_regex_depth_and_cycles_are_refused_when_saved(store):
 
 def test_depth_is_enforced_again_when_a_child_fires(store, app, settings):
     """A run already 10 deep (e.g. a chain re-parented under a deeper one) does not start an 11th level."""
-    from clawsched.workers import pipeline
+    from clawsched.workers.post_run import pipeline
     from clawsched.workers.tasks import runtime_of
 
     parent = jobs.create(store, root())
@@ -171,8 +171,8 @@ def test_depth_is_enforced_again_when_a_child_fires(store, app, settings):
         s.add(Run(id="shallow", job_id=parent.id, status="ok", trigger="chain", chain_depth=9,
                   created_at=utcnow(), finished_at=utcnow(), shell_stdout="x"))
     rt = runtime_of(app)
-    assert pipeline.process(rt, "deep") and pipeline.process(rt, "shallow")
-    assert pipeline.process(rt, "deep")  # a second callback creates nothing twice
+    assert pipeline.process(rt, "deep", now=utcnow()) and pipeline.process(rt, "shallow", now=utcnow())
+    assert pipeline.process(rt, "deep", now=utcnow())  # a second callback creates nothing twice
     made = {r.triggered_by_run: r for r in runs.for_job(store, kid.id)}
     assert set(made) == {"deep", "shallow"}
     assert made["deep"].status == "skipped" and "depth 11" in made["deep"].skip_reason

@@ -7,8 +7,8 @@ from types import SimpleNamespace as NS
 
 import pytest
 
-from clawsched.sched import approvals, lineage, runs
-from clawsched.sched.rules import chains, schedules
+from clawsched.sched import approvals, lineage
+from clawsched.sched.rules import attempts, chains, idempotency, schedules
 
 
 @pytest.mark.parametrize("trigger_on,status,fires", [
@@ -54,20 +54,20 @@ def test_fanout_and_depth():
 
 def test_retry_and_replay_policy():
     job = NS(max_retries=2, delivery_guarantee="at-least-once")
-    assert runs.will_retry(job, run_row(retry_count=1)) and not runs.will_retry(job, run_row(retry_count=2))
-    assert not runs.will_retry(job, run_row(status="crashed"))  # crashes are replayed, not retried
-    assert runs.will_replay(job, run_row(status="crashed"), 0)
-    assert not runs.will_replay(job, run_row(status="crashed"), runs.MAX_REPLAYS)
-    assert not runs.will_replay(NS(delivery_guarantee="at-most-once"), run_row(status="crashed"), 0)
+    assert attempts.will_retry(job, run_row(retry_count=1)) and not attempts.will_retry(job, run_row(retry_count=2))
+    assert not attempts.will_retry(job, run_row(status="crashed"))  # crashes are replayed, not retried
+    assert attempts.will_replay(job, run_row(status="crashed"), 0)
+    assert not attempts.will_replay(job, run_row(status="crashed"), attempts.MAX_REPLAYS)
+    assert not attempts.will_replay(NS(delivery_guarantee="at-most-once"), run_row(status="crashed"), 0)
     ladder = [schedules.retry_delay(n).total_seconds() for n in (1, 2, 3, 4, 12)]
     assert ladder == [30, 60, 120, 240, 3600]
 
 
 def test_idempotency_keys_are_stable_per_unit_of_work():
     at = datetime(2026, 1, 1, tzinfo=UTC)
-    assert runs.idempotency_key("j", run_row(scheduled_for=at)) == runs.idempotency_key("j", run_row(id="r2",
+    assert idempotency.key_for("j", run_row(scheduled_for=at)) == idempotency.key_for("j", run_row(id="r2",
                                                                                                       scheduled_for=at))
-    assert runs.idempotency_key("j", run_row(triggered_by_run="p")) != runs.idempotency_key("j", run_row())
+    assert idempotency.key_for("j", run_row(triggered_by_run="p")) != idempotency.key_for("j", run_row())
 
 
 def test_approval_timeouts():

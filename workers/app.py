@@ -12,10 +12,8 @@ from typing import Any
 
 from celery import Celery
 
+from clawsched.sched import tasknames
 from clawsched.sched.settings import Settings
-
-RUN_TASK = "clawsched.run"
-FINISHED_TASK = "clawsched.finished"
 
 
 def create_app(settings: Settings, **overrides: Any) -> Celery:
@@ -51,7 +49,7 @@ def maintenance_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
     """Periodic upkeep, run by every beat; each task is safe to run on several beats at once."""
     return {
         "clawsched-maintenance": {
-            "task": "clawsched.maintenance",
+            "task": tasknames.MAINTENANCE,
             "schedule": max(1.0, min(5.0, settings.stale_after_s / 3)),
             "options": {"queue": settings.queue, "expires": 30},
         },

@@ -13,12 +13,10 @@ import os
 import threading
 from dataclasses import dataclass
 
-from sqlalchemy import update
-
 from clawsched.sched.coordination.leases import Lease
 from clawsched.sched.runtime import Runtime
-from clawsched.sched.states import RunStatus
-from clawsched.sched.store.models import RUNS, run_has_status, utcnow
+from clawsched.sched.store import liveness
+from clawsched.sched.store.tables import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -60,14 +58,7 @@ class HeartbeatService:
                 log.exception("heartbeat of %d runs failed", len(current))
 
     def beat(self, current: dict[str, Watched]) -> None:
-        table = RUNS
-        with self.rt.store.atomic() as conn:
-            alive = set(conn.execute(
-                update(table)
-                .where(table.c.id.in_(list(current)), run_has_status(RunStatus.RUNNING.value))
-                .values(last_heartbeat=utcnow())
-                .returning(table.c.id)
-            ).scalars())
+        alive = liveness.heartbeat_many(self.rt.store, current, now=utcnow())
         for run_id, watched in current.items():
             if run_id not in alive:
                 log.info("run %s is no longer running (cancelled or reaped); stopping it", run_id)

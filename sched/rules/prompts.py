@@ -7,7 +7,6 @@ block of an at-least-once job, then the payload message.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -118,10 +117,6 @@ def matches_sentinel(text: str | None, token: str) -> bool:
 def silent(text: str | None) -> bool:
     """True when the reply asks for no delivery (``NO_REPLY``, ``IDEMPOTENT_SKIP``, ...)."""
     return any(matches_sentinel(text, s) for s in SILENT_SENTINELS)
-
-
-def idempotency_key(job_id: str, instant: str) -> str:
-    return hashlib.sha256(f"{job_id}:{instant}".encode()).hexdigest()[:32]
 
 
 def merge_prior(recent: Iterable[PriorRun], relevant: Iterable[PriorRun], limit: int) -> list[PriorRun]:

@@ -25,6 +25,7 @@ from clawsched.sched.rules import schedules
 from clawsched.sched.states import RunStatus, Trigger
 from clawsched.sched.store.engine import Store
 from clawsched.sched.store.models import JOBS, RUNS, Job, Run, UTCDateTime, new_id, run_has_status
+from clawsched.sched.store.run_rows import new_run
 
 log = logging.getLogger(__name__)
 
@@ -78,12 +79,10 @@ def claim_due_fires(store: Store, now: datetime, limit: int = 500) -> list[str]:
 
 
 def _run_row(fire: Fire, now: datetime) -> dict[str, Any]:
-    """The run a fire creates: queued and dispatched at once, because the beat sends it right after commit."""
-    return {
-        "id": fire.run_id, "job_id": fire.job_id, "status": RunStatus.QUEUED.value,
-        "trigger": Trigger.SCHEDULE.value, "created_at": now, "not_before": now, "dispatched_at": now,
-        "scheduled_for": fire.due, "run_timeout_ms": fire.run_timeout_ms,
-    }
+    """The run a fire creates: queued and dispatched at once, because the beat sends it right after commit.
+    (``_PG_INSERT`` writes the same columns from arrays.)"""
+    return new_run(fire.job_id, fire.run_timeout_ms, trigger=Trigger.SCHEDULE, now=now, status=RunStatus.QUEUED,
+                   run_id=fire.run_id, dispatched_at=now, scheduled_for=fire.due)
 
 
 # PostgreSQL: the advance and the insert are each one statement over arrays (``unnest``), so their SQL is
@@ -207,23 +206,3 @@ def next_due_at(store: Store) -> datetime | None:
         )
     candidates = [t for t in (job_next, run_next) if t is not None]
     return min(candidates) if candidates else None
-
-
-def stale_queued(store: Store, older_than: datetime, limit: int = 500) -> list[str]:
-    """Runs queued before ``older_than`` that no worker has started: their message may be lost."""
-    with store.read() as s:
-        q = (
-            select(Run.id)
-            .where(Run.status == RunStatus.QUEUED.value, Run.dispatched_at < older_than)
-            .order_by(Run.dispatched_at)
-            .limit(limit)
-        )
-        return list(s.scalars(q))
-
-
-def mark_redispatched(store: Store, run_ids: list[str], now: datetime) -> None:
-    with store.session() as s:
-        s.execute(
-            update(Run).where(Run.id.in_(run_ids), run_has_status(RunStatus.QUEUED.value)).values(dispatched_at=now)
-        )
-

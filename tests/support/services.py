@@ -8,9 +8,10 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 
@@ -111,3 +112,30 @@ def truncate_postgres(store: object) -> None:
     names = ", ".join(t.name for t in Base.metadata.sorted_tables)
     with store.engine.begin() as conn:  # type: ignore[attr-defined]
         conn.exec_driver_sql(f"TRUNCATE {names} CASCADE")
+
+
+class Tripwire:
+    """A socket where a store-only test's ``settings.redis_url`` points: nothing answers like Redis, every
+    connection is counted and closed, so a test that reaches Redis without asking for it is caught."""
+
+    def __init__(self) -> None:
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"redis://127.0.0.1:{self._listener.getsockname()[1]}/0"
+        self.hits = 0
+        self._thread = threading.Thread(target=self._serve, name="redis-tripwire", daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self._listener.accept()
+            except OSError:
+                return  # closed
+            self.hits += 1
+            conn.close()
+
+    def close(self) -> None:
+        with suppress(OSError):
+            self._listener.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept() on Linux
+        self._listener.close()
+        self._thread.join(timeout=5)

@@ -2,34 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from clawsched.sched.states import SessionTarget
 from clawsched.sched.store.models import Job
-from clawsched.workers.executors.base import Executor
 
-_FACTORIES: dict[str, Callable[[], Executor]] = {}
+from .agent import ChatExecutor, MainExecutor
+from .base import Executor
+from .shell import ShellExecutor
 
-
-def register(target: SessionTarget | str, factory: Callable[[], Executor]) -> None:
-    _FACTORIES[str(target)] = factory
+EXECUTORS: dict[str, type[Executor]] = {
+    SessionTarget.SHELL.value: ShellExecutor,
+    SessionTarget.ISOLATED.value: ChatExecutor,
+    SessionTarget.SESSION.value: ChatExecutor,
+    SessionTarget.MAIN.value: MainExecutor,
+}
 
 
 def executor_for(job: Job) -> Executor:
-    if not _FACTORIES:
-        _register_builtin()
-    factory = _FACTORIES.get(job.session_target)
+    factory = EXECUTORS.get(job.session_target)
     if factory is None:
         raise LookupError(f"job {job.id}: no executor for session_target {job.session_target!r}")
     return factory()
-
-
-def _register_builtin() -> None:
-    from clawsched.workers.executors.shell import ShellExecutor
-
-    register(SessionTarget.SHELL, ShellExecutor)
-    try:
-        from clawsched.workers.executors import agent  # type: ignore[attr-defined]
-    except ImportError:  # agent jobs arrive with the gateway work
-        return
-    agent.register_all(register)

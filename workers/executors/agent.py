@@ -7,20 +7,8 @@
 * ``main``: a system event into the agent's main session (``POST /hooks/wake {text, mode}``, hooks
   token, the job's ``wake_mode``); there is no reply to store.
 
-**Gateway-down rule.** Before an agent run starts, the ``gateway`` execution gate asks the gateway's
-``/readyz`` (cached for 2 s). When it is not ready, nothing is sent, and:
-
-* an ``isolated`` or ``session:<id>`` run is deferred: it goes back to ``pending`` with
-  ``skip_reason = "waiting: gateway unavailable"`` and is tried again every few seconds, so it runs
-  (late) once the gateway is back, as openclaw-scheduler defers isolated jobs. The wait is bounded:
-  at most ``max_queued_dispatches`` runs of a job wait at once, and a run that has waited
-  ``CLAWSCHED_GATEWAY_DEFER_S`` (default one hour) since it was due is recorded ``skipped`` instead;
-* a ``main`` run (a wake event, worth little once late) is recorded ``skipped`` with
-  ``skip_reason = "gateway unavailable"``.
-
-A skip is not a failure: no retry, no error count, and the job's next fire comes from its schedule as
-usual. Shell runs never pass through this gate, so an outage of the gateway cannot delay or fail them.
-A gateway that goes down during a turn gives the run ``error`` (or ``timeout``), which the job's retry
+Before an agent run starts, the ``gateway`` gate (``workers.gates``) checks that the gateway is ready;
+a gateway that goes down during a turn gives the run ``error`` (or ``timeout``), which the job's retry
 policy may retry.
 
 The prompt is assembled by ``sched.prompts`` from the header, the agent's pending inbox messages (up
@@ -36,17 +24,14 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import update
-
 from clawsched.sched import agents, messages
 from clawsched.sched.errors import GatewayError, SpecError, TransientGatewayError
+from clawsched.sched.outcomes import Outcome
 from clawsched.sched.rules import prompts
-from clawsched.sched.runs import Outcome
-from clawsched.sched.settings import Settings
 from clawsched.sched.states import DeliveryGuarantee, RunStatus, SessionTarget
 from clawsched.sched.store import retrieval
 from clawsched.sched.store.engine import Store
-from clawsched.sched.store.models import Job, Run, utcnow
+from clawsched.sched.store.models import Job, Run
 from clawsched.workers.executors.base import ExecutionContext, Executor
 from clawsched.workers.gateway.client import (
     ChatReply,
@@ -59,42 +44,7 @@ from clawsched.workers.gateway.client import (
 
 log = logging.getLogger(__name__)
 
-AGENT_TARGETS = frozenset({SessionTarget.ISOLATED.value, SessionTarget.SESSION.value, SessionTarget.MAIN.value})
-GATEWAY_UNAVAILABLE = "gateway unavailable"
 SUMMARY_LIMIT = 5000
-
-_STORES: dict[str, Store] = {}
-_STORES_LOCK = threading.Lock()
-
-
-def store_for(settings: Settings) -> Store:
-    with _STORES_LOCK:
-        store = _STORES.get(settings.database_url)
-        if store is None:
-            store = _STORES[settings.database_url] = Store(settings.database_url)
-        return store
-
-
-def register_all(register: Callable[[str, Callable[[], Executor]], None]) -> None:
-    register(SessionTarget.ISOLATED.value, ChatExecutor)
-    register(SessionTarget.SESSION.value, ChatExecutor)
-    register(SessionTarget.MAIN.value, MainExecutor)
-
-
-def gateway_gate(rt: Any, job: Job, run: Run, leases: list[Any]) -> Any:
-    """The documented gateway-down rule (module docstring): agent runs wait for, or skip, an unready gateway."""
-    if job.session_target not in AGENT_TARGETS or client_for(rt.settings).ready():
-        return None
-    if job.session_target == SessionTarget.MAIN.value:
-        return GATEWAY_UNAVAILABLE
-    from clawsched.workers.execution import wait_bounded
-
-    limit = rt.settings.gateway_defer_s
-    waited = (utcnow() - (run.scheduled_for or run.created_at)).total_seconds()
-    if waited >= limit:
-        return f"{GATEWAY_UNAVAILABLE} for over {limit:g}s"
-    return wait_bounded(rt, job, run, GATEWAY_UNAVAILABLE)
-
 
 def session_key_for(job: Job, run: Run) -> str:
     if job.session_target == SessionTarget.SESSION.value and job.session_id:
@@ -110,23 +60,11 @@ def assemble_prompt(store: Store, job: Job, run: Run) -> str:
              for m in messages.take_for_prompt(store, job.agent_id, prompts.MAX_PROMPT_MESSAGES)]
     prior = retrieval.context_for(store, job_id=job.id, exclude_run=run.id, mode=job.context_retrieval,
                                   limit=job.context_retrieval_limit or 5, query=job.payload_message)
-    key = None
-    if job.delivery_guarantee == DeliveryGuarantee.AT_LEAST_ONCE.value:
-        key = ensure_idempotency_key(store, job, run)
+    # an at-least-once run got its key before it started (``store.starting.ensure_idempotency_key``)
+    key = run.idempotency_key if job.delivery_guarantee == DeliveryGuarantee.AT_LEAST_ONCE.value else None
     return prompts.build(job_id=job.id, name=job.name, payload=job.payload_message, messages=inbox,
                          trigger_context=run.trigger_context, prior=prior, idempotency_key=key,
                          thinking=job.payload_thinking)
-
-
-def ensure_idempotency_key(store: Store, job: Job, run: Run) -> str:
-    if run.idempotency_key:
-        return run.idempotency_key
-    instant = run.scheduled_for.isoformat() if run.scheduled_for else f"run:{run.id}"
-    key = prompts.idempotency_key(job.id, instant)
-    with store.session() as s:
-        s.execute(update(Run).where(Run.id == run.id, Run.idempotency_key.is_(None)).values(idempotency_key=key))
-    run.idempotency_key = key
-    return key
 
 
 class ChatExecutor(Executor):
@@ -134,7 +72,7 @@ class ChatExecutor(Executor):
 
     def execute(self, ctx: ExecutionContext) -> Outcome:
         job, run = ctx.job, ctx.run
-        store = store_for(ctx.settings)
+        store = ctx.store
         try:
             key = session_key_for(job, run)
         except SpecError as exc:

@@ -6,14 +6,16 @@ import threading
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
-from clawsched.sched.runs import Outcome
+from clawsched.sched.outcomes import Outcome
 from clawsched.sched.settings import Settings
+from clawsched.sched.store.engine import Store
 from clawsched.sched.store.models import Job, Run
 
 
 @dataclass
 class ExecutionContext:
     settings: Settings
+    store: Store
     job: Job
     run: Run
     cancelled: threading.Event

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from clawsched.sched import output
-from clawsched.sched.runs import Outcome
+from clawsched.sched.outcomes import Outcome
 from clawsched.sched.states import RunStatus
 from clawsched.workers.executors import orphans
 from clawsched.workers.executors.base import ExecutionContext, Executor

@@ -1,0 +1,64 @@
+"""The deliveries ledger: one row per (run, kind, target), claimed before anything is sent.
+
+The row is moved ``pending -> sending`` by a guarded UPDATE before the send and settled after, so a
+post-run step that runs twice finds it and posts nothing. A crash mid-send leaves it ``sending``, and
+it is never re-sent (at most once is the safe side for a chat message).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from .engine import Store
+from .models import Delivery, Run
+
+
+def claim(store: Store, run_id: str | None, kind: str, target: str, *, now: datetime) -> Delivery | None:
+    """The delivery row for (run, kind, target), moved to ``sending``; None when someone else has it."""
+    try:
+        with store.session() as s:
+            s.add(Delivery(run_id=run_id, kind=kind, target=target, status="pending", created_at=now))
+    except IntegrityError:
+        pass  # a replayed step: the row exists
+    with store.session() as s:
+        row = s.scalar(select(Delivery).where(Delivery.run_id == run_id, Delivery.kind == kind,
+                                              Delivery.target == target))
+        if row is None:
+            return None
+        moved = s.execute(update(Delivery).where(Delivery.id == row.id, Delivery.status == "pending")
+                          .values(status="sending", attempts=Delivery.attempts + 1)).rowcount  # type: ignore[attr-defined]
+        if not moved:
+            return None
+        s.refresh(row)
+        return row
+
+
+def settle(store: Store, delivery_id: str, *, now: datetime, error: str | None = None,
+           attempts: int | None = None) -> None:
+    """``delivered``, or ``failed`` with the error."""
+    values: dict[str, Any] = {"status": "failed" if error else "delivered", "error": error}
+    if not error:
+        values["delivered_at"] = now
+    if attempts is not None:
+        values["attempts"] = attempts
+    with store.session() as s:
+        s.execute(update(Delivery).where(Delivery.id == delivery_id).values(**values))
+
+
+def recent_statuses(store: Store, job_id: str, until: datetime | None, limit: int = 200) -> list[str]:
+    """Statuses of the job's finished runs up to ``until``, newest first (a failure streak's input)."""
+    with store.read() as s:
+        return list(s.scalars(select(Run.status).where(Run.job_id == job_id, Run.finished_at.is_not(None),
+                                                       Run.finished_at <= until)
+                              .order_by(Run.finished_at.desc()).limit(limit)))
+
+
+def last_delivered(store: Store, job_id: str, kind: str) -> datetime | None:
+    """When a delivery of ``kind`` for one of the job's runs last went out."""
+    with store.read() as s:
+        return s.scalar(select(func.max(Delivery.delivered_at)).join(Run, Run.id == Delivery.run_id)
+                        .where(Run.job_id == job_id, Delivery.kind == kind, Delivery.status == "delivered"))

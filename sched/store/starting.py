@@ -1,0 +1,177 @@
+"""Starting a run: load it with its job, start it (queued -> running), or hold it (skip, defer).
+
+Every write is a guarded UPDATE on the run's current status, so a duplicate message, a cancel from
+another host or a reaper all win or lose cleanly. These run once per run on the worker's hot path, on
+the thread's own DBAPI connection (``dbapi``).
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import bindparam, exists, func, select, update
+
+from clawsched.sched.errors import RunOverlap
+from clawsched.sched.rules import idempotency
+from clawsched.sched.rules.predicates import AllOf, Condition, Equals, IsNull, Not, job, run
+from clawsched.sched.states import DeliveryGuarantee, OverlapPolicy, RunStatus
+
+from .engine import Store
+from .models import Job, Run, detached
+from .predicates import to_sql
+from .run_rows import JOB_COLUMNS, RUN_COLUMNS
+from .tables import JOBS, RUNS, UTCDateTime, run_has_status
+
+KEY_READY: Condition = Not(AllOf((Equals(job("delivery_guarantee"), DeliveryGuarantee.AT_LEAST_ONCE.value),
+                                  IsNull(run("idempotency_key")))))
+"""An at-least-once run gets its idempotency key before it starts (``ensure_idempotency_key``)."""
+
+
+@dataclass(frozen=True)
+class Worker:
+    """Who starts a run: recorded on the row."""
+
+    hostname: str
+    pid: int
+    worker_id: str | None = None
+
+    def params(self) -> dict[str, Any]:
+        return {"v_hostname": self.hostname, "v_pid": self.pid, "v_worker_id": self.worker_id}
+
+
+@dataclass(frozen=True)
+class Loaded:
+    job: Job
+    run: Run
+    started: bool  # marked running by the loading statement itself
+
+
+_POLICY = JOBS.alias("policy")
+START = (
+    update(RUNS).where(RUNS.c.id == bindparam("b_run_id"), run_has_status(RunStatus.QUEUED.value))
+    .values(status=RunStatus.RUNNING.value, started_at=bindparam("b_now", type_=UTCDateTime()),
+            last_heartbeat=bindparam("b_now", type_=UTCDateTime()), hostname=bindparam("v_hostname"),
+            pid=bindparam("v_pid"), worker_id=bindparam("v_worker_id"), skip_reason=None,
+            no_overlap=select(_POLICY.c.overlap_policy != OverlapPolicy.ALLOW.value)
+            .where(_POLICY.c.id == RUNS.c.job_id).scalar_subquery())
+)
+LOAD = (
+    select(*JOBS.c, *(c.label(f"run_{c.name}") for c in RUNS.c))
+    .join_from(JOBS, RUNS, RUNS.c.job_id == JOBS.c.id)
+    .where(RUNS.c.id == bindparam("b_run_id"), run_has_status(RunStatus.QUEUED.value))
+)
+
+
+@functools.lru_cache(maxsize=8)
+def load_and_start_statement(free: Condition) -> Any:
+    """PostgreSQL: the queued run and its job, started by the same statement when ``free`` holds.
+
+    The guarded start is a data-modifying CTE; the SELECT reads the rows as they were before it, and
+    ``started`` says whether it matched. A run that some gate has to look at comes back unstarted and
+    takes the long way. One round trip instead of two for the common run.
+    """
+    started = (START.where(JOBS.c.id == RUNS.c.job_id, to_sql(AllOf((free, KEY_READY))))
+               .returning(RUNS.c.id).cte("started"))
+    return LOAD.add_columns(exists(select(started.c.id)).label("started"))
+
+
+def load(store: Store, run_id: str, *, free: Condition | None, worker: Worker, now: datetime) -> Loaded | None:
+    """The queued run and its job as detached rows; started on the way where one statement can do it
+    (PostgreSQL, and ``free``: the condition under which no gate has anything to do)."""
+    direct = store.direct
+    one_trip = store.dialect == "postgresql" and free is not None
+    row = None
+    if one_trip:
+        assert free is not None
+        try:
+            row = direct.first_values(load_and_start_statement(free),
+                                      {"b_run_id": run_id, "b_now": now, **worker.params()})
+        except direct.integrity_errors:  # another run of the job is running: the long way says so
+            one_trip = False
+    if not one_trip:
+        row = direct.first_values(LOAD, {"b_run_id": run_id})
+    if row is None:
+        return None
+    split, end = len(JOB_COLUMNS), len(JOB_COLUMNS) + len(RUN_COLUMNS)
+    return Loaded(detached(Job, zip(JOB_COLUMNS, row[:split], strict=True)),
+                  detached(Run, zip(RUN_COLUMNS, row[split:end], strict=True)), bool(one_trip and row[end]))
+
+
+def start(store: Store, run_id: str, *, worker: Worker, now: datetime) -> bool:
+    """queued -> running. False when another worker (or a cancel) got there first.
+
+    Raises ``RunOverlap`` when the job's overlap_policy is skip or queue and another of its runs is
+    running: the unique index ``uq_runs_one_running`` refuses this very statement, so two workers
+    starting two runs of one job at the same instant cannot both succeed.
+    """
+    direct = store.direct
+    try:
+        return direct.run(START, {"b_run_id": run_id, "b_now": now, **worker.params()}) == 1
+    except direct.integrity_errors as exc:
+        raise RunOverlap(f"run {run_id}: another run of its job is running") from exc
+
+
+def running_exclusive(store: Store, job_id: str) -> str | None:
+    """The id of the run that keeps ``job_id``'s other runs from starting (overlap skip/queue), if any."""
+    with store.read() as s:
+        return s.scalar(select(Run.id).where(Run.job_id == job_id, Run.status == RunStatus.RUNNING.value,
+                                             Run.no_overlap.is_(True)).limit(1))
+
+
+def ensure_idempotency_key(store: Store, job_row: Job, run_row: Run) -> str | None:
+    """Give an ``at-least-once`` run its key before it starts (kept if it already has one)."""
+    if job_row.delivery_guarantee != DeliveryGuarantee.AT_LEAST_ONCE.value or run_row.idempotency_key:
+        return run_row.idempotency_key
+    key = idempotency.key_for(job_row.id, run_row)
+    with store.session() as s:
+        s.execute(update(Run).where(Run.id == run_row.id, Run.idempotency_key.is_(None))
+                  .values(idempotency_key=key))
+        stored = s.scalar(select(Run.idempotency_key).where(Run.id == run_row.id))
+    run_row.idempotency_key = stored or key
+    return run_row.idempotency_key
+
+
+def skip(store: Store, run_id: str, reason: str, *, now: datetime,
+         from_status: RunStatus = RunStatus.QUEUED) -> bool:
+    """Record a fire that did not run (overlap, pool busy, gateway down). Skips are not errors."""
+    with store.session() as s:
+        result = s.execute(
+            update(Run).where(Run.id == run_id, run_has_status(from_status.value))
+            .values(status=RunStatus.SKIPPED.value, skip_reason=reason, summary=f"skipped: {reason}",
+                    finished_at=now, duration_ms=0)
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            return False
+        found = s.get(Run, run_id)
+        owner = s.get(Job, found.job_id) if found else None
+        if owner is not None:
+            owner.last_status = RunStatus.SKIPPED.value
+            owner.last_run_at = now
+        return True
+
+
+def defer(store: Store, run_id: str, *, not_before: datetime, reason: str) -> bool:
+    """queued -> pending again: the run waits (overlap queue, busy pool) and beat re-sends it later.
+
+    ``skip_reason`` holds why it waits while it is pending; ``start`` clears it.
+    """
+    with store.session() as s:
+        result = s.execute(
+            update(Run).where(Run.id == run_id, run_has_status(RunStatus.QUEUED.value))
+            .values(status=RunStatus.PENDING.value, not_before=not_before, skip_reason=reason, dispatched_at=None)
+        )
+        return result.rowcount == 1  # type: ignore[attr-defined]
+
+
+def waiting_count(store: Store, job_id: str, *, besides: str) -> int:
+    """Runs of a job that wait for their turn (deferred by overlap ``queue``, a busy pool, the gateway)."""
+    with store.read() as s:
+        return int(s.scalar(
+            select(func.count()).select_from(Run).where(
+                Run.job_id == job_id, Run.id != besides, Run.skip_reason.is_not(None),
+                Run.status.in_([RunStatus.PENDING.value, RunStatus.QUEUED.value]),
+            )
+        ) or 0)

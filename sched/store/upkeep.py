@@ -1,0 +1,63 @@
+"""What periodic upkeep asks of the store: lost messages, unfinalised runs, history past retention.
+
+Each is a guarded statement or an idempotent read, so several beats' upkeep may run at once.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+
+from sqlalchemy import delete, select, update
+
+from clawsched.sched.states import TERMINAL, RunStatus
+
+from .engine import Store
+from .models import Run
+from .tables import run_has_status
+
+TERMINAL_VALUES = [t.value for t in TERMINAL]
+
+
+def requeue_lost(store: Store, *, queued_before: datetime, now: datetime, limit: int = 500) -> list[str]:
+    """Runs queued before ``queued_before`` that no worker started (their message was lost), marked as
+    dispatched again now; the caller sends them again."""
+    with store.session() as s:
+        ids = list(s.scalars(select(Run.id).where(Run.status == RunStatus.QUEUED.value,
+                                                  Run.dispatched_at < queued_before)
+                             .order_by(Run.dispatched_at).limit(limit)))
+        if ids:
+            s.execute(update(Run).where(Run.id.in_(ids), run_has_status(RunStatus.QUEUED.value))
+                      .values(dispatched_at=now))
+    return ids
+
+
+def unfinalized(store: Store, *, finished_before: datetime, limit: int = 200) -> list[str]:
+    """Finished runs whose post-run pipeline never completed (``ix_runs_unfinalized``: the few such runs,
+    not the history)."""
+    with store.read() as s:
+        return list(s.scalars(
+            select(Run.id).where(Run.finalized_at.is_(None), Run.finished_at.is_not(None),
+                                 Run.finished_at < finished_before, Run.status.in_(TERMINAL_VALUES))
+            .order_by(Run.finished_at).limit(limit)
+        ))
+
+
+def prune_runs(store: Store, *, created_before: datetime, batch: int = 1000, budget_s: float = 10.0) -> int:
+    """Delete finished, finalised runs created before ``created_before`` (approvals and deliveries cascade).
+
+    Batch after batch until none is left or ``budget_s`` is spent (the next pass goes on): one batch per
+    pass would prune fewer runs than a busy fleet records.
+    """
+    removed, deadline = 0, time.monotonic() + budget_s
+    while True:
+        with store.session() as s:
+            ids = list(s.scalars(
+                select(Run.id).where(Run.created_at < created_before, Run.status.in_(TERMINAL_VALUES),
+                                     Run.finalized_at.is_not(None)).limit(batch)
+            ))
+            if ids:
+                s.execute(delete(Run).where(Run.id.in_(ids)))
+        removed += len(ids)
+        if len(ids) < batch or time.monotonic() >= deadline:
+            return removed

@@ -1,0 +1,111 @@
+"""The checks a run passes before it starts, listed in one place (``GATES``).
+
+Each gate has one ``free`` condition (``rules.predicates``): where it holds, the gate has nothing to
+do, and ``check`` is not called. The same condition, as SQL, lets PostgreSQL load and start a run that
+no gate needs to look at in one statement. ``check`` returns None to let the run go on, or a
+``Blocked`` saying whether it waits (back to ``pending``) or is skipped.
+
+**Gateway-down rule.** An agent run asks the gateway's ``/readyz`` (cached for 2 s). When it is not
+ready, nothing is sent: an ``isolated`` or ``session:<id>`` run waits (``waiting: gateway
+unavailable``), at most ``max_queued_dispatches`` runs of a job at once and for at most
+``CLAWSCHED_GATEWAY_DEFER_S`` since it was due, then it is skipped; a ``main`` run (a wake event,
+worth little once late) is skipped at once. Shell runs never pass through this gate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from clawsched.sched.coordination.leases import Lease
+from clawsched.sched.rules.predicates import AllOf, AnyOf, Blank, Condition, IsTrue, NotIn, job, run
+from clawsched.sched.runtime import Runtime
+from clawsched.sched.states import OverlapPolicy, SessionTarget, Trigger
+from clawsched.sched.store import starting
+from clawsched.sched.store.models import Job, Run
+
+from .gateway.client import client_for
+
+AGENT_TARGETS = (SessionTarget.ISOLATED.value, SessionTarget.MAIN.value, SessionTarget.SESSION.value)
+GATEWAY_UNAVAILABLE = "gateway unavailable"
+
+
+@dataclass(frozen=True)
+class Blocked:
+    """Why a run may not start now. ``wait``: put it back as ``pending`` (overlap ``queue``, a busy pool);
+    otherwise it is recorded as ``skipped`` with the reason. ``duplicate``: another copy of this very
+    message holds the run; do nothing."""
+
+    reason: str
+    wait: bool = False
+    duplicate: bool = False
+
+
+Check = Callable[[Runtime, Job, Run, list[Lease], datetime], Blocked | None]
+
+
+@dataclass(frozen=True)
+class Gate:
+    name: str
+    free: Condition
+    check: Check
+
+
+def wait_bounded(rt: Runtime, job_row: Job, run_row: Run, reason: str) -> Blocked:
+    """Wait, unless ``max_queued_dispatches`` other runs of the job already wait: then skip."""
+    if run_row.skip_reason is None and (starting.waiting_count(rt.store, job_row.id, besides=run_row.id)
+                                        >= job_row.max_queued_dispatches):
+        return Blocked(f"{reason}; queue limit reached ({job_row.max_queued_dispatches} waiting)")
+    return Blocked(reason, wait=True)
+
+
+def blocked_by_overlap(rt: Runtime, job_row: Job, run_row: Run, reason: str) -> Blocked:
+    """Wait (``queue``) or skip, by the job's overlap policy."""
+    if job_row.overlap_policy != OverlapPolicy.QUEUE.value:
+        return Blocked(reason)
+    return wait_bounded(rt, job_row, run_row, reason)
+
+
+def _disabled(rt: Runtime, job_row: Job, run_row: Run, leases: list[Lease], now: datetime) -> Blocked | None:
+    """A retry or chain run of a job disabled since it was created does not start (manual runs do)."""
+    return Blocked(f"job {job_row.id} is disabled")
+
+
+def _pool(rt: Runtime, job_row: Job, run_row: Run, leases: list[Lease], now: datetime) -> Blocked | None:
+    """One run at a time per pool, across every worker: a Redis lease renewed by the heartbeat."""
+    lease = Lease(rt.redis, rt.settings.key("lease", "pool", job_row.resource_pool or ""), run_row.id,
+                  rt.settings.lease_ttl_s)
+    if lease.acquire():
+        leases.append(lease)
+        return None
+    holder = lease.holder() or "?"
+    if holder == run_row.id:
+        return Blocked("duplicate message", duplicate=True)
+    return blocked_by_overlap(rt, job_row, run_row, f"resource_pool {job_row.resource_pool!r} busy (run {holder})")
+
+
+def _gateway(rt: Runtime, job_row: Job, run_row: Run, leases: list[Lease], now: datetime) -> Blocked | None:
+    """The gateway-down rule (module docstring)."""
+    if client_for(rt.settings).ready():
+        return None
+    if job_row.session_target == SessionTarget.MAIN.value:
+        return Blocked(GATEWAY_UNAVAILABLE)
+    limit = rt.settings.gateway_defer_s
+    waited = (now - (run_row.scheduled_for or run_row.created_at)).total_seconds()
+    if waited >= limit:
+        return Blocked(f"{GATEWAY_UNAVAILABLE} for over {limit:g}s")
+    return wait_bounded(rt, job_row, run_row, GATEWAY_UNAVAILABLE)
+
+
+GATES: tuple[Gate, ...] = (
+    Gate("disabled", AnyOf((IsTrue(job("enabled")), NotIn(run("trigger"), (Trigger.CHAIN.value, Trigger.RETRY.value)))),
+         _disabled),
+    Gate("resource_pool", Blank(job("resource_pool")), _pool),
+    Gate("gateway", NotIn(job("session_target"), AGENT_TARGETS), _gateway),
+)
+
+
+def all_free(gates: tuple[Gate, ...]) -> Condition:
+    """The condition under which none of ``gates`` has anything to do."""
+    return AllOf(tuple(g.free for g in gates))
