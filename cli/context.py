@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from functools import cached_property
-from pathlib import Path
 from typing import Any
 
 from clawsched.sched.settings import Settings
@@ -45,11 +44,6 @@ class CliContext:
 
 def ensure_schema(store: Any) -> None:
     """A fresh SQLite file gets its schema on first use; PostgreSQL wants an explicit ``db upgrade``."""
-    if store.dialect != "sqlite":
-        return
-    path = store.url.split(":///", 1)[-1]
-    if path and path != ":memory:" and Path(path).exists() and Path(path).stat().st_size > 0:
-        return
     from clawsched.sched.store import migrations
 
-    migrations.upgrade(store)
+    migrations.ensure_embedded(store)

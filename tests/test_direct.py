@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import bindparam, select, text, update
 
 from clawsched.sched import jobs
+from clawsched.sched.store import dbapi
 from clawsched.sched.store import engine as db
 from clawsched.sched.store.models import JOBS, Job, detached
 
@@ -72,10 +73,10 @@ def test_a_connection_whose_server_side_died_is_replaced(store, monkeypatch):
     with db.Store(store.url).engine.connect() as killer:
         killer.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
         killer.commit()
-    monkeypatch.setattr(db, "IDLE_PING_S", 0.0)  # idle: pinged, found dead, replaced before use
+    monkeypatch.setattr(dbapi, "IDLE_PING_S", 0.0)  # idle: pinged, found dead, replaced before use
     fresh = store.direct.first_values(pid_query, {})[0]
     assert fresh != pid
-    monkeypatch.setattr(db, "IDLE_PING_S", 3600.0)  # trusted without a ping: the statement fails once
+    monkeypatch.setattr(dbapi, "IDLE_PING_S", 3600.0)  # trusted without a ping: the statement fails once
     with db.Store(store.url).engine.connect() as killer:
         killer.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": fresh})
         killer.commit()

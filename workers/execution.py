@@ -26,7 +26,7 @@ from clawsched.sched.store.models import Job, Run
 from clawsched.sched.store.tables import utcnow
 
 from . import cancellation, gates, heartbeats
-from .executors import executor_for
+from .executors.registry import executor_for
 from .executors.base import ExecutionContext
 from .post_run import pipeline
 

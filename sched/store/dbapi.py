@@ -12,7 +12,7 @@ bind and result processors, so what goes in and comes out is exactly what Core w
 autocommit on PostgreSQL (each statement is its own transaction, one round trip) and with explicit
 ``BEGIN IMMEDIATE`` on SQLite when several statements must commit together. A connection that fails
 is closed and replaced on next use; one idle longer than ``IDLE_PING_S`` is pinged first, the same
-rule as the pool's (``db._ping_when_idle``).
+rule as the pool's (``engine._ping_when_idle``).
 """
 
 from __future__ import annotations
@@ -25,12 +25,12 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, cast
 
-from clawsched.sched.store import engine as db
-
 if TYPE_CHECKING:
+    from sqlalchemy import Engine
     from sqlalchemy.engine import Dialect
 
 Processor = Callable[[Any], Any]
+IDLE_PING_S = 2.0  # a connection used more recently than this is trusted without a ping (the pool's rule too)
 MAX_PREPARED = 256
 
 
@@ -105,13 +105,13 @@ def _numbered(sql: str) -> tuple[str, list[str]]:
 class Direct:
     """One DBAPI connection per thread (and per process: a forked child opens its own)."""
 
-    def __init__(self, store: db.Store) -> None:
-        self._store = store
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
         self._local = threading.local()
         self._prepared: dict[Any, Prepared] = {}
-        self.sqlite = store.dialect == "sqlite"
+        self.sqlite = engine.dialect.name == "sqlite"
         # the driver's own exception for a violated constraint, for callers that turn one into a domain error
-        self.integrity_errors: type[Exception] = store.engine.dialect.loaded_dbapi.IntegrityError
+        self.integrity_errors: type[Exception] = engine.dialect.loaded_dbapi.IntegrityError
 
     def prepare(self, statement: Any) -> Prepared:
         """The statement compiled for this store's dialect, once per statement object: callers pass
@@ -120,7 +120,7 @@ class Direct:
         if found is None:
             if len(self._prepared) >= MAX_PREPARED:  # a caller building statements per call: stay bounded
                 self._prepared.clear()
-            found = self._prepared[statement] = Prepared(statement, self._store.engine.dialect)
+            found = self._prepared[statement] = Prepared(statement, self._engine.dialect)
         return found
 
     def run(self, statement: Any, values: Mapping[str, Any]) -> int:
@@ -159,10 +159,10 @@ class Direct:
         conn = getattr(local, "conn", None)
         if conn is None or local.pid != os.getpid():
             conn = self._connect()
-        elif not self.sqlite and time.monotonic() - local.used > db.IDLE_PING_S and not self._alive(conn):
+        elif not self.sqlite and time.monotonic() - local.used > IDLE_PING_S and not self._alive(conn):
             self._drop(conn)
             conn = self._connect()
-        dbapi = self._store.engine.dialect.loaded_dbapi
+        dbapi = self._engine.dialect.loaded_dbapi
         try:
             yield conn
         except (dbapi.OperationalError, dbapi.InterfaceError):
@@ -174,7 +174,7 @@ class Direct:
     def _connect(self) -> Any:
         """A connection made by the engine (so its connect hooks, e.g. SQLite's pragmas, ran), then
         taken out of the pool: this thread owns it."""
-        fairy = self._store.engine.raw_connection()
+        fairy = self._engine.raw_connection()
         fairy.detach()  # closing it now closes the DBAPI connection instead of returning it
         conn = fairy.dbapi_connection
         assert conn is not None, "a connection just checked out"

@@ -22,6 +22,7 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import DisconnectionError
 
 from clawsched.sched.errors import NotFound, UnavailableError
+from clawsched.sched.store.dbapi import IDLE_PING_S
 from clawsched.sched.store.urls import normalise_url
 
 if TYPE_CHECKING:
@@ -32,7 +33,6 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
-IDLE_PING_S = 2.0  # a pooled connection used more recently than this is trusted without a ping
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -136,7 +136,7 @@ class Store:
         """Per-thread DBAPI connections for the worker's per-run statements (``direct``)."""
         from clawsched.sched.store.dbapi import Direct
 
-        return Direct(self)
+        return Direct(self.engine)
 
     @property
     def dialect(self) -> str:

@@ -45,3 +45,14 @@ def is_current(store: Store) -> bool:
     if "jobs" not in inspect(store.engine).get_table_names():
         return False
     return current(store) == head()
+
+
+def ensure_embedded(store: Store) -> None:
+    """A fresh SQLite file gets its schema on first use (the embedded default needs no setup step);
+    PostgreSQL wants an explicit ``clawsched db upgrade``, run once per release."""
+    if store.dialect != "sqlite":
+        return
+    path = store.url.split(":///", 1)[-1]
+    if path and path != ":memory:" and Path(path).exists() and Path(path).stat().st_size > 0:
+        return
+    upgrade(store)
