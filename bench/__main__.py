@@ -173,7 +173,8 @@ def _override(sizes: Sizes, pairs: list[str], parser: argparse.ArgumentParser) -
     return replace(sizes, **changes)
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
+    """The options are the suite's public interface (the README and tests/test_bench_smoke.py call them)."""
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--smoke", action="store_true", help="tiny sizes; checks the suite works (< 60 s)")
@@ -188,57 +189,92 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--table", type=Path, metavar="JSON", help="print the table of a saved run and exit")
     parser.add_argument("--best-of", nargs="+", type=Path, metavar="JSON",
                         help="merge saved runs: each figure from the run where it did best (bench/best.py)")
-    args = parser.parse_args(argv)
-    if args.table:
-        table_from_json(args.table, args.markdown)
-        return 0
-    if args.best_of:
-        from .best import best_of
+    return parser
 
-        merged_figures, merged = best_of(args.best_of)
-        out = args.output or REPO / "bench" / "results" / f"best-of-{len(args.best_of)}.json"
-        out.parent.mkdir(parents=True, exist_ok=True)  # runs saved elsewhere leave no results folder
-        out.write_text(json.dumps(merged, indent=2, default=str))
-        print_table(merged_figures, args.markdown)
-        print(f"\n# JSON: {out}", file=sys.stderr)
-        return 0
 
-    only = {name.strip() for name in args.only.split(",") if name.strip()}
+def _write_best_of(runs: list[Path], output: Path | None, markdown: bool) -> None:
+    """Merging saved runs measures nothing, so it needs neither Redis nor a database."""
+    from .best import best_of
+
+    merged_figures, merged = best_of(runs)
+    out = output or REPO / "bench" / "results" / f"best-of-{len(runs)}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)  # runs saved elsewhere leave no results folder
+    out.write_text(json.dumps(merged, indent=2, default=str))
+    print_table(merged_figures, markdown)
+    print(f"\n# JSON: {out}", file=sys.stderr)
+
+
+def _selected(names: str, parser: argparse.ArgumentParser) -> set[str]:
+    """Checked before anything starts, so a misspelt name costs no Redis, database or worker."""
+    only = {name.strip() for name in names.split(",") if name.strip()}
     unknown = only - set(BENCHES)
     if unknown:
         parser.error(f"unknown benchmark(s) {sorted(unknown)}; choose from {', '.join(BENCHES)}")
-    sizes = _override(SMOKE if args.smoke else Sizes(), args.set, parser)
-    started = datetime.now(UTC)
-    report: dict[str, Any] = {"started": started.isoformat(), "smoke": args.smoke, "machine": machine(),
-                              "sizes": sizes.__dict__, "notes": []}
-    dbs = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
+    return only
+
+
+def _databases(choice: str, pg_url: str, report: dict[str, Any]) -> list[str]:
+    """A PostgreSQL that does not answer is skipped and noted in the report, not fatal: SQLite figures alone
+    are still worth having."""
+    dbs = ["sqlite", "postgresql"] if choice == "both" else [choice]
     if "postgresql" in dbs:
-        why = postgres_available(args.pg_url)
+        why = postgres_available(pg_url)
         if why:
             report["notes"].append(why)
             print(f"# {why}; skipping PostgreSQL", file=sys.stderr)
             dbs.remove("postgresql")
+    return dbs
+
+
+def _run_all(dbs: list[str], sizes: Sizes, only: set[str], redis_url: str | None, pg_url: str,
+             report: dict[str, Any], out: Path) -> list[Figure]:
+    """One Redis serves every database's run; the JSON is rewritten after each benchmark so that an
+    interrupted run keeps what it measured."""
     figures: list[Figure] = []
-    out = args.output or REPO / "bench" / "results" / f"{started.strftime('%Y%m%dT%H%M%SZ')}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
 
     def save() -> None:
         report["figures"] = [f.as_dict() for f in figures]
         out.write_text(json.dumps(report, indent=2, default=str))
 
-    with redis_server(args.redis_url) as redis_url:
-        report["redis"] = redis_url
+    with redis_server(redis_url) as url:
+        report["redis"] = url
         for db in dbs:
-            run_db(db, sizes, only, redis_url, args.pg_url, report, figures, save)
+            run_db(db, sizes, only, url, pg_url, report, figures, save)
         if "embedded" in only:
             figures += _guarded("embedded", "sqlite", lambda: __import__("bench.embedded", fromlist=["run"]).run(
                 sizes.up_repeats))
     report["finished"] = datetime.now(UTC).isoformat()
     save()
-    print_table(figures, args.markdown)
+    return figures
+
+
+def _print_checks(report: dict[str, Any]) -> None:
+    """A pass on index use is only believable next to the plan that shows it, so the plan is printed whole."""
     for check in report.get("checks", []):
         print(f"\nEXPLAIN due query, {check['db']}, {check['jobs']:,} jobs: "
               f"{'uses ix_jobs_due' if check['uses_index'] else 'DOES NOT USE ix_jobs_due'}\n{check['plan']}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.table:
+        table_from_json(args.table, args.markdown)
+        return 0
+    if args.best_of:
+        _write_best_of(args.best_of, args.output, args.markdown)
+        return 0
+    only = _selected(args.only, parser)
+    sizes = _override(SMOKE if args.smoke else Sizes(), args.set, parser)
+    started = datetime.now(UTC)
+    report: dict[str, Any] = {"started": started.isoformat(), "smoke": args.smoke, "machine": machine(),
+                              "sizes": sizes.__dict__, "notes": []}
+    dbs = _databases(args.db, args.pg_url, report)
+    out = args.output or REPO / "bench" / "results" / f"{started.strftime('%Y%m%dT%H%M%SZ')}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    figures = _run_all(dbs, sizes, only, args.redis_url, args.pg_url, report, out)
+    print_table(figures, args.markdown)
+    _print_checks(report)
     print(f"\n# JSON: {out}", file=sys.stderr)
     return 0
 
