@@ -26,7 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.sql.elements import ColumnElement
 
 # the shared column helpers are also importable from here, beside the tables that use them
-from .columns import METADATA, UTCDateTime, new_id, row_dict, sparse_index, utcnow  # noqa: F401
+from .columns import METADATA, NAMING, UTCDateTime, new_id, row_dict, sparse_index, utcnow  # noqa: F401
 
 ONE_RUNNING = "status = 'running' AND no_overlap"
 UNFINALIZED = "finalized_at IS NULL AND finished_at IS NOT NULL"
