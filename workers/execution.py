@@ -60,11 +60,12 @@ def _execute(rt: Runtime, run_id: str, worker_id: str | None, *,
     job, run = loaded.job, loaded.run
     leases: list[Lease] = []
     try:
+        started_at = now
         if not loaded.started:
-            status = _start(rt, job, run, leases, worker, now)
+            status, started_at = _start(rt, job, run, leases, worker, now)
             if status != RunStatus.RUNNING:
                 return status, None
-        run.started_at = now
+        run.started_at = started_at
         log.info("run %s of job %s (%s) started", run_id, job.id, job.name)
         status, done = _run(rt, job, run, leases, finalize_inline)
         log.info("run %s of job %s finished: %s", run_id, job.id, status)
@@ -74,19 +75,25 @@ def _execute(rt: Runtime, run_id: str, worker_id: str | None, *,
 
 
 def _start(rt: Runtime, job: Job, run: Run, leases: list[Lease], worker: starting.Worker,
-           now: datetime) -> RunStatus | None:
+           now: datetime) -> tuple[RunStatus | None, datetime]:
     """The long way to ``running``: gates, the idempotency key, the guarded start. What the run became
-    (``running`` when this worker started it; None when someone else has it)."""
+    (``running`` when this worker started it; None when someone else has it), and when.
+
+    The gates are a decision of their own (a lease, the gateway's readiness take time), so the start
+    reads the clock again: ``started_at`` is when the run really started, after its pool lease was taken.
+    """
     blocked = check_gates(rt, job, run, leases, now)
     if blocked is not None:
-        return _hold(rt, job, run, blocked, now)
+        return _hold(rt, job, run, blocked, now), now
     starting.ensure_idempotency_key(rt.store, job, run)
+    started_at = utcnow()
     try:
-        return RunStatus.RUNNING if starting.start(rt.store, run.id, worker=worker, now=now) else None
+        started = starting.start(rt.store, run.id, worker=worker, now=started_at)
+        return (RunStatus.RUNNING if started else None), started_at
     except RunOverlap:
         holder = starting.running_exclusive(rt.store, job.id) or "?"
         reason = f"overlap: job is still running (run {holder}); overlap_policy={job.overlap_policy}"
-        return _hold(rt, job, run, gates.blocked_by_overlap(rt, job, run, reason), now)
+        return _hold(rt, job, run, gates.blocked_by_overlap(rt, job, run, reason), started_at), started_at
 
 
 def check_gates(rt: Runtime, job: Job, run: Run, leases: list[Lease], now: datetime) -> gates.Blocked | None:

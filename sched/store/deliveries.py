@@ -18,15 +18,21 @@ from .models import Delivery, Run
 
 
 def claim(store: Store, run_id: str | None, kind: str, target: str, *, now: datetime) -> Delivery | None:
-    """The delivery row for (run, kind, target), moved to ``sending``; None when someone else has it."""
+    """The delivery row for (run, kind, target), moved to ``sending``; None when someone else has it.
+
+    A delivery that belongs to no run (``run_id`` None) is not covered by the unique key (NULLs never
+    collide), so its row is looked up before one is added, and the oldest such row is the one claimed.
+    """
+    same = (Delivery.run_id.is_(None) if run_id is None else Delivery.run_id == run_id,
+            Delivery.kind == kind, Delivery.target == target)
     try:
         with store.session() as s:
-            s.add(Delivery(run_id=run_id, kind=kind, target=target, status="pending", created_at=now))
+            if run_id is not None or s.scalar(select(Delivery.id).where(*same).limit(1)) is None:
+                s.add(Delivery(run_id=run_id, kind=kind, target=target, status="pending", created_at=now))
     except IntegrityError:
         pass  # a replayed step: the row exists
     with store.session() as s:
-        row = s.scalar(select(Delivery).where(Delivery.run_id == run_id, Delivery.kind == kind,
-                                              Delivery.target == target))
+        row = s.scalar(select(Delivery).where(*same).order_by(Delivery.created_at, Delivery.id).limit(1))
         if row is None:
             return None
         moved = s.execute(update(Delivery).where(Delivery.id == row.id, Delivery.status == "pending")
@@ -52,9 +58,10 @@ def settle(store: Store, delivery_id: str, *, now: datetime, error: str | None =
 def recent_statuses(store: Store, job_id: str, until: datetime | None, limit: int = 200) -> list[str]:
     """Statuses of the job's finished runs up to ``until``, newest first (a failure streak's input)."""
     with store.read() as s:
-        return list(s.scalars(select(Run.status).where(Run.job_id == job_id, Run.finished_at.is_not(None),
-                                                       Run.finished_at <= until)
-                              .order_by(Run.finished_at.desc()).limit(limit)))
+        q = select(Run.status).where(Run.job_id == job_id, Run.finished_at.is_not(None))
+        if until is not None:
+            q = q.where(Run.finished_at <= until)
+        return list(s.scalars(q.order_by(Run.finished_at.desc()).limit(limit)))
 
 
 def last_delivered(store: Store, job_id: str, kind: str) -> datetime | None:
