@@ -26,8 +26,8 @@ from clawsched.sched.store.models import Job, Run
 from clawsched.sched.store.tables import utcnow
 
 from . import cancellation, gates, heartbeats
-from .executors.registry import executor_for
 from .executors.base import ExecutionContext
+from .executors.registry import executor_for
 from .post_run import pipeline
 
 log = logging.getLogger(__name__)
