@@ -24,6 +24,7 @@ from clawsched.sched import __version__
 # Command name -> the module under clawsched.cli that defines it, under that same name.
 COMMANDS: dict[str, str] = {
     "agents": "agents_cmd",
+    "api": "api_cmd",
     "alias": "alias_cmd",
     "approvals": "approvals_cmd",
     "beat": "procs_cmd",

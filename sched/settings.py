@@ -45,7 +45,7 @@ class Settings:
     gateway_token_path: Path | None = None
     hooks_token: str | None = None
     api_host: str = "127.0.0.1"
-    api_port: int = 8787
+    api_port: int = 8765
     api_token: str | None = None
     embedded_redis_port: int = 0
     run_retention_days: float = 90.0  # finished runs older than this are pruned (0 keeps every run)
@@ -103,7 +103,7 @@ class Settings:
             gateway_token_path=Path(token_path).expanduser() if token_path else None,
             hooks_token=env.get("OPENCLAW_HOOKS_TOKEN") or None,
             api_host=env.get("CLAWSCHED_API_HOST", "127.0.0.1"),
-            api_port=int(_number(env, "CLAWSCHED_API_PORT", 8787)),
+            api_port=int(_number(env, "CLAWSCHED_API_PORT", 8765)),
             api_token=env.get("CLAWSCHED_API_TOKEN") or None,
             embedded_redis_port=int(_number(env, "CLAWSCHED_EMBEDDED_REDIS_PORT", 0)),
             run_retention_days=_number(env, "CLAWSCHED_RUN_RETENTION_DAYS", 90.0),

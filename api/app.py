@@ -1,0 +1,38 @@
+"""The FastAPI application: ``create_app(settings)``, what ``clawsched api`` serves with uvicorn."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import Depends, FastAPI
+
+from clawsched.sched import __version__
+from clawsched.sched.runtime import Runtime
+from clawsched.sched.settings import Settings
+
+from . import errors, routes
+from .auth import require_token, resolve_token
+from .limits import BodyLimit
+
+
+def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI:
+    rt = runtime or Runtime(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if runtime is None:
+            rt.close()
+
+    app = FastAPI(title="clawsched", version=__version__, lifespan=lifespan,
+                  description="The control plane of clawsched: jobs, runs, approvals, messages and agents, "
+                              "and the OpenClaw-style tool endpoint `/v1/tools/invoke`. Every route but the "
+                              "probes needs `Authorization: Bearer <token>`.")
+    app.state.runtime = rt
+    app.state.api_token = resolve_token(settings)
+    errors.install(app)
+    for router, protected in routes.ROUTERS:
+        app.include_router(router, dependencies=[Depends(require_token)] if protected else [])
+    app.add_middleware(BodyLimit)
+    return app
