@@ -5,7 +5,14 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from . import probes
+from .resources import agents, aliases, approvals, jobs, messages, runs
 
 ROUTERS: tuple[tuple[APIRouter, bool], ...] = (
     (probes.router, False),
+    (jobs.router, True),
+    (runs.router, True),
+    (approvals.router, True),
+    (messages.router, True),
+    (agents.router, True),
+    (aliases.router, True),
 )

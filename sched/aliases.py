@@ -59,3 +59,9 @@ def as_dict(row: DeliveryAlias) -> dict[str, Any]:
 
 def _bare(name: str) -> str:
     return name.strip().removeprefix("@")
+
+
+def get(store: Store, name: str) -> DeliveryAlias:
+    """One alias by name (with or without the ``@``)."""
+    return store.fetch(DeliveryAlias, _bare(name),
+                       f"alias {name!r} not found; list aliases with `clawsched alias list`")

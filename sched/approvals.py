@@ -19,6 +19,8 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from clawsched.sched.errors import Conflict, NotFound
+from clawsched.sched.paging import Page
+from clawsched.sched.paging import page as paging_page
 from clawsched.sched.states import ApprovalStatus, RunStatus
 from clawsched.sched.store.engine import Store
 from clawsched.sched.store.models import Approval, Job, Run, new_id, row_dict, run_has_status, utcnow
@@ -168,3 +170,14 @@ def get(store: Store, approval_id: str) -> Approval:
 
 def as_dict(approval: Approval) -> dict[str, Any]:
     return row_dict(approval, Approval)
+
+
+def page(store: Store, *, status: str | None = None, job_id: str | None = None, limit: int = 50,
+         offset: int = 0) -> Page[Approval]:
+    """One page of approvals (newest first), of one status and one job when given, with the total."""
+    q = select(Approval).order_by(Approval.requested_at.desc(), Approval.id)
+    if status:
+        q = q.where(Approval.status == status)
+    if job_id:
+        q = q.where(Approval.job_id == job_id)
+    return paging_page(store, q, limit=limit, offset=offset)

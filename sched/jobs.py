@@ -16,6 +16,8 @@ from sqlalchemy import update as sql_update
 
 from clawsched.sched import runs
 from clawsched.sched.errors import Conflict, NotFound, SpecError
+from clawsched.sched.paging import Page
+from clawsched.sched.paging import page as paging_page
 from clawsched.sched.rules import schedules
 from clawsched.sched.states import RunStatus, ScheduleKind, Trigger
 from clawsched.sched.store.engine import Store
@@ -147,6 +149,19 @@ def count(store: Store) -> dict[str, int]:
     return {"total": int(total), "enabled": int(enabled)}
 
 
+def next_due(store: Store) -> datetime | None:
+    """The earliest ``next_run_at`` of an enabled job: when the beat fires next (None: nothing scheduled)."""
+    with store.read() as s:
+        return s.scalar(select(func.min(Job.next_run_at)).where(Job.enabled.is_(True)))
+
+
+def with_origin(store: Store, origin: str, *, limit: int = 500) -> list[Job]:
+    """Jobs created by one producer (``origin``: heartbeat rules, dispatches, spawns), oldest first."""
+    with store.read() as s:
+        q = select(Job).where(Job.origin == origin).order_by(Job.created_at, Job.id).limit(limit)
+        return list(s.scalars(q))
+
+
 def prune_expired(store: Store, now: datetime | None = None) -> int:
     """Delete disabled jobs whose ``ttl_hours`` have passed since their last run."""
     now = now or utcnow()
@@ -254,3 +269,14 @@ def tree(store: Store, root_id: str | None = None) -> list[dict[str, Any]]:
 def as_dict(job: Job) -> dict[str, Any]:
     """A job as JSON-ready data (instants as ISO-8601 UTC), with the delivery secret masked."""
     return masked(row_dict(job, Job))
+
+
+def page(store: Store, *, job_type: str | None = None, enabled: bool | None = None, agent_id: str | None = None,
+         parent_id: str | None = None, limit: int = 50, offset: int = 0) -> Page[Job]:
+    """One page of jobs (oldest first), filtered by type, enabled, agent and parent, with the total."""
+    q = select(Job).order_by(Job.created_at, Job.id)
+    for column, wanted in ((Job.job_type, job_type), (Job.enabled, enabled), (Job.agent_id, agent_id),
+                           (Job.parent_id, parent_id)):
+        if wanted is not None:
+            q = q.where(column == wanted)
+    return paging_page(store, q, limit=limit, offset=offset)

@@ -14,6 +14,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from .errors import NotFound
+from .paging import Page, page
 from .states import TERMINAL, RunStatus, Trigger
 from .store.engine import Store
 from .store.models import Job, Run, row_dict, run_has_status, utcnow
@@ -95,3 +96,23 @@ def stale(store: Store, older_than_s: float, now: datetime | None = None) -> lis
     from .store import liveness
 
     return liveness.stale(store, older_than_s, now=now or utcnow())
+
+
+def search(store: Store, *, job_id: str | None = None, statuses: Iterable[str] = (), since: datetime | None = None,
+           until: datetime | None = None, limit: int = 50, offset: int = 0) -> Page[Run]:
+    """One page of runs across jobs, newest first: of one job, in some statuses, created in
+    ``[since, until)``; with the total. An unknown job is ``NotFound``, as for ``runs list``."""
+    q = select(Run).order_by(Run.created_at.desc(), Run.id)
+    if job_id is not None:
+        with store.read() as s:
+            if s.get(Job, job_id) is None:
+                raise NotFound(f"job {job_id!r} not found; list jobs with `clawsched jobs list`")
+        q = q.where(Run.job_id == job_id)
+    wanted = [str(status) for status in statuses]
+    if wanted:
+        q = q.where(Run.status.in_(wanted))
+    if since is not None:
+        q = q.where(Run.created_at >= since)
+    if until is not None:
+        q = q.where(Run.created_at < until)
+    return page(store, q, limit=limit, offset=offset)

@@ -1,0 +1,132 @@
+"""``/v1/jobs``: define, change, start, cancel and draw jobs, through ``clawsched.sched.jobs`` as
+``clawsched jobs ...`` does. A spec is openclaw-scheduler's flat JSON or OpenClaw's cron-tool JSON."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Body, Depends, Query, status
+
+from clawsched.sched import jobs as svc
+from clawsched.sched.coordination import cancels
+
+from . import models
+from .common import Limit, Offset, RuntimeDep, StoreDep, refuse_nul, wake
+
+router = APIRouter(prefix="/v1", tags=["jobs"], dependencies=[Depends(refuse_nul)],
+                   responses=models.errors(401, 422))
+
+FLAT_EXAMPLE = {"name": "Disk check", "schedule_cron": "*/15 * * * *", "session_target": "shell",
+                "payload_message": "df -h /", "run_timeout_ms": 60000}
+CRON_TOOL_EXAMPLE = {"name": "Morning brief", "schedule": {"kind": "cron", "expr": "0 9 * * *",
+                                                           "tz": "America/New_York"},
+                     "sessionTarget": "isolated", "payload": {"kind": "agentTurn", "message": "Summarise my inbox"}}
+Spec = Annotated[dict[str, Any], Body(
+    description="A job spec: openclaw-scheduler's flat JSON or OpenClaw's cron-tool JSON (`clawsched schema jobs` "
+                "lists every flat field). The whole spec is validated before anything is written.",
+    openapi_examples={"flat": {"summary": "flat (openclaw-scheduler)", "value": FLAT_EXAMPLE},
+                      "cron-tool": {"summary": "OpenClaw cron tool", "value": CRON_TOOL_EXAMPLE}})]
+Patch = Annotated[dict[str, Any], Body(
+    description="The fields to change, in either dialect; the merged job is validated as a whole.",
+    openapi_examples={"disable": {"value": {"enabled": False}},
+                      "reschedule": {"value": {"schedule_cron": "0 * * * *"}}})]
+DryRun = Annotated[bool, Query(description="Validate and show the job without saving it.")]
+
+
+def _saved(rt: Any, job: Any, verb: str, dry_run: bool) -> dict[str, Any]:
+    if not dry_run:
+        wake(rt, f"job {verb}")
+    return {"ok": True, "dryRun": dry_run, "job": svc.as_dict(job)}
+
+
+@router.get("/jobs", response_model=models.JobList, summary="List jobs, oldest first, with filters and paging")
+def list_jobs(store: StoreDep, job_type: Annotated[Literal["standard", "watchdog"] | None, Query(alias="type")] = None,
+              enabled: bool | None = None, agent: Annotated[str | None, Query(max_length=128)] = None,
+              parent: Annotated[str | None, Query(max_length=64)] = None, limit: Limit = 50,
+              offset: Offset = 0) -> dict[str, Any]:
+    found = svc.page(store, job_type=job_type, enabled=enabled, agent_id=agent, parent_id=parent, limit=limit,
+                     offset=offset)
+    return {"ok": True, "jobs": [svc.as_dict(j) for j in found.rows], "total": found.total, "limit": found.limit,
+            "offset": found.offset}
+
+
+@router.post("/jobs", response_model=models.JobSaved, status_code=status.HTTP_201_CREATED,
+             summary="Create a job from a spec in either dialect", responses=models.errors(409, 413))
+def create_job(rt: RuntimeDep, spec: Spec, dry_run: DryRun = False) -> dict[str, Any]:
+    return _saved(rt, svc.create(rt.store, spec, dry_run=dry_run), "added", dry_run)
+
+
+@router.get("/jobs/{job_id}", response_model=models.JobOut, summary="One job, every field",
+            responses=models.errors(404))
+def get_job(store: StoreDep, job_id: str) -> dict[str, Any]:
+    return {"ok": True, "job": svc.as_dict(svc.get(store, job_id))}
+
+
+@router.patch("/jobs/{job_id}", response_model=models.JobSaved, summary="Change some fields of a job",
+              responses=models.errors(404, 413))
+def update_job(rt: RuntimeDep, job_id: str, patch: Patch, dry_run: DryRun = False) -> dict[str, Any]:
+    return _saved(rt, svc.update(rt.store, job_id, patch, dry_run=dry_run), "updated", dry_run)
+
+
+@router.delete("/jobs/{job_id}", response_model=models.Deleted, summary="Delete a job, its runs and its children",
+               responses=models.errors(404))
+def delete_job(rt: RuntimeDep, job_id: str) -> dict[str, Any]:
+    removed = svc.delete_job(rt.store, job_id)
+    wake(rt, "job deleted")
+    return {"ok": True, "deleted": removed}
+
+
+def _toggle(rt: Any, job_id: str, enabled: bool) -> dict[str, Any]:
+    job = svc.set_enabled(rt.store, job_id, enabled)
+    wake(rt, "job toggled")
+    return {"ok": True, "job": svc.as_dict(job)}
+
+
+@router.post("/jobs/{job_id}/enable", response_model=models.JobOut, responses=models.errors(404),
+             summary="Enable a job; its next run is computed from now")
+def enable_job(rt: RuntimeDep, job_id: str) -> dict[str, Any]:
+    return _toggle(rt, job_id, True)
+
+
+@router.post("/jobs/{job_id}/disable", response_model=models.JobOut, responses=models.errors(404),
+             summary="Disable a job; it keeps its history and can still be run by hand")
+def disable_job(rt: RuntimeDep, job_id: str) -> dict[str, Any]:
+    return _toggle(rt, job_id, False)
+
+
+@router.post("/jobs/{job_id}/run", response_model=models.Enqueued, status_code=status.HTTP_202_ACCEPTED,
+             summary="Start a run now (also of a disabled job); answers the run id", responses=models.errors(404))
+def run_job(rt: RuntimeDep, job_id: str) -> dict[str, Any]:
+    run_id = svc.run_now(rt.store, job_id)
+    return {"ok": True, "enqueued": True, "runId": run_id, "beatWoken": wake(rt, "run now")}
+
+
+@router.post("/jobs/{job_id}/cancel", response_model=models.Cancelled, responses=models.errors(404),
+             summary="Disable a job (and its descendants) and stop their open runs")
+def cancel_job(rt: RuntimeDep, job_id: str,
+               cascade: Annotated[bool, Query(description="Also the job's descendants.")] = True) -> dict[str, Any]:
+    result = svc.cancel(rt.store, job_id, cascade=cascade)
+    cancels.announce(rt.redis, rt.settings, result["running"])
+    wake(rt, "job cancelled")
+    return {"ok": True, "cancelledJobs": result["jobs"], "cancelledRuns": result["runs"],
+            "stoppedRuns": result["running"]}
+
+
+def _node(node: dict[str, Any]) -> dict[str, Any]:
+    job = node["job"]
+    return {"id": job.id, "name": job.name, "enabled": job.enabled, "trigger_on": job.trigger_on,
+            "trigger_delay_s": job.trigger_delay_s, "trigger_condition": job.trigger_condition,
+            "agent_id": job.agent_id, "session_target": job.session_target,
+            "approval_required": job.approval_required, "children": [_node(c) for c in node["children"]]}
+
+
+@router.get("/jobs/{job_id}/tree", response_model=models.JobTree, responses=models.errors(404),
+            summary="The chain under one job: the jobs its runs trigger, and theirs")
+def job_tree(store: StoreDep, job_id: str) -> dict[str, Any]:
+    return {"ok": True, "trees": [_node(n) for n in svc.tree(store, job_id)]}
+
+
+@router.get("/chains", response_model=models.JobTree,
+            summary="Every root job with its chain of triggered jobs")
+def forest(store: StoreDep) -> dict[str, Any]:
+    return {"ok": True, "trees": [_node(n) for n in svc.tree(store)]}

@@ -1,0 +1,52 @@
+"""``/v1/runs``: run history across jobs, one run, its output and its lineage, through
+``clawsched.sched.runs``, ``output`` and ``lineage`` as ``clawsched runs ...`` does."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query
+
+from clawsched.sched import lineage, output
+from clawsched.sched import runs as svc
+from clawsched.sched.states import RunStatus
+
+from . import models
+from .common import Limit, Offset, StoreDep, refuse_nul, utc
+
+router = APIRouter(prefix="/v1/runs", tags=["runs"], dependencies=[Depends(refuse_nul)],
+                   responses=models.errors(401, 422))
+
+Instant = Annotated[datetime | None, Query(description="ISO-8601; without an offset it is UTC.")]
+
+
+@router.get("", response_model=models.RunList, responses=models.errors(404),
+            summary="Runs across jobs, newest first: by job, status and creation time, with paging")
+def list_runs(store: StoreDep, job: Annotated[str | None, Query(max_length=64, description="Only this job's runs "
+                                                                "(404 if there is no such job).")] = None,
+              status: Annotated[list[RunStatus] | None, Query(description="Only runs in these statuses "
+                                                                          "(repeat the parameter).")] = None,
+              since: Instant = None, until: Instant = None, limit: Limit = 50, offset: Offset = 0) -> dict[str, Any]:
+    found = svc.search(store, job_id=job, statuses=status or (), since=utc(since, "since"),
+                       until=utc(until, "until"), limit=limit, offset=offset)
+    return {"ok": True, "runs": [svc.as_dict(r) for r in found.rows], "total": found.total, "limit": found.limit,
+            "offset": found.offset}
+
+
+@router.get("/{run_id}", response_model=models.RunOut, summary="One run, every field", responses=models.errors(404))
+def get_run(store: StoreDep, run_id: str) -> dict[str, Any]:
+    return {"ok": True, "run": svc.as_dict(svc.get(store, run_id))}
+
+
+@router.get("/{run_id}/output", response_model=models.RunOutput, responses=models.errors(404),
+            summary="The whole stdout or stderr of a run, including output offloaded to a file")
+def run_output(store: StoreDep, run_id: str, stream: Literal["stdout", "stderr"] = "stdout") -> dict[str, Any]:
+    text = output.read(svc.get(store, run_id), stream)
+    return {"ok": True, "runId": run_id, "stream": stream, "bytes": len(text.encode()), "output": text}
+
+
+@router.get("/{run_id}/tree", response_model=models.Lineage, responses=models.errors(404),
+            summary="A run's lineage both ways: its origin, retries, replays and triggered children")
+def run_tree(store: StoreDep, run_id: str) -> dict[str, Any]:
+    return {"ok": True, **lineage.tree(store, run_id)}
