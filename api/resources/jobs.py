@@ -9,6 +9,7 @@ from fastapi import APIRouter, Body, Depends, Query, status
 
 from clawsched.sched import jobs as svc
 from clawsched.sched.coordination import cancels
+from clawsched.sched.store.tables import JOBS
 
 from . import models
 from .common import Limit, Offset, RuntimeDep, StoreDep, refuse_nul, wake
@@ -36,7 +37,16 @@ DryRun = Annotated[bool, Query(description="Validate and show the job without sa
 def _saved(rt: Any, job: Any, verb: str, dry_run: bool) -> dict[str, Any]:
     if not dry_run:
         wake(rt, f"job {verb}")
-    return {"ok": True, "dryRun": dry_run, "job": svc.as_dict(job)}
+    return {"ok": True, "dryRun": dry_run, "job": _as_stored(svc.as_dict(job)) if dry_run else svc.as_dict(job)}
+
+
+def _as_stored(data: dict[str, Any]) -> dict[str, Any]:
+    """A job never flushed (a dry run), with the column defaults the insert would have filled in."""
+    for column in JOBS.columns:
+        default = column.default
+        if data.get(column.key) is None and default is not None and getattr(default, "is_scalar", False):
+            data[column.key] = getattr(default, "arg", None)
+    return data
 
 
 @router.get("/jobs", response_model=models.JobList, summary="List jobs, oldest first, with filters and paging")
