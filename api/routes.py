@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from . import probes
 from .resources import agents, aliases, approvals, jobs, messages, runs
+from .tools import invoke as tools
 
 ROUTERS: tuple[tuple[APIRouter, bool], ...] = (
     (probes.router, False),
@@ -15,4 +16,5 @@ ROUTERS: tuple[tuple[APIRouter, bool], ...] = (
     (messages.router, True),
     (agents.router, True),
     (aliases.router, True),
+    (tools.router, True),
 )
