@@ -210,9 +210,18 @@ def test_allow_overlap_runs_concurrently(store, redis, worker, beat, tmp_path):
     ))
     ids = [jobs.run_now(store, job.id) for _ in range(2)]
     notify(redis, store_settings(beat), "test")
-    wait_for(lambda: all(runs.get(store, i).status == "running" for i in ids), timeout=10)
+    # both held by the gate at once: with overlap refused (skip) or deferred (queue) this never happens
+    running = wait_for(lambda: all(runs.get(store, i).status == "running" for i in ids)
+                       and [runs.get(store, i) for i in ids], timeout=10, what="both runs to be running at once")
+    assert all(r.started_at is not None and r.finished_at is None for r in running)
     gate.touch()
-    wait_for(lambda: all(runs.get(store, i).status == "ok" for i in ids), timeout=10)
+    done = wait_for(lambda: all(runs.get(store, i).status == "ok" for i in ids)
+                    and [runs.get(store, i) for i in ids], timeout=10, what="both runs to finish")
+    assert [r.status for r in done] == ["ok", "ok"] and len({r.id for r in done}) == 2
+    assert all(r.skip_reason is None and r.shell_exit_code == 0 for r in done)
+    latest_start, earliest_end = max(r.started_at for r in done), min(r.finished_at for r in done)
+    assert latest_start < earliest_end, f"no overlap: a run started at {latest_start}, after one ended {earliest_end}"
+    assert len(runs.for_job(store, job.id)) == 2  # none skipped, none added
 
 
 def test_lost_messages_are_resent_by_maintenance(app, store, redis, settings, worker):

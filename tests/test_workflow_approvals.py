@@ -49,29 +49,40 @@ def test_approval_gates_wait_and_resolve(store, redis, worker, beat, settings):
     assert {a["job_id"] for a in listed} >= {by_hand.id, refused.id}
     assert runs.get(store, waiting.id).started_at is None
 
-    out = json.loads(cli(settings, "jobs", "approve", by_hand.id, "--by", "alice", "looks", "good", "--json").output)
+    approve_and_see_it_start_at_once(store, settings, by_hand.id, waiting.id)
+    reject_and_see_it_resolved(store, settings, refused.id)
+    see_the_timeouts_resolve(store, settings, auto_yes.id, auto_no.id)
+
+
+def approve_and_see_it_start_at_once(store: Any, settings: Any, job_id: str, run_id: str) -> None:
+    out = json.loads(cli(settings, "jobs", "approve", job_id, "--by", "alice", "looks", "good", "--json").output)
     decided = approvals.get(store, out["approval"]["id"])
     assert decided.status == "approved" and decided.resolved_by == "alice" and decided.reason == "looks good"
-    started = wait_for(lambda: (r := runs.get(store, waiting.id)).started_at and r, timeout=5)
+    started = wait_for(lambda: (r := runs.get(store, run_id)).started_at and r, timeout=5)
     latency = (started.started_at - decided.resolved_at).total_seconds()
     assert latency < 1.0, latency  # the approve service wakes the beat; nothing polls
     print(f"\napproval -> run started in {latency:.3f}s")
-    done = wait_for(lambda: (r := runs.get(store, waiting.id)).status == "ok" and r, timeout=10)
+    done = wait_for(lambda: (r := runs.get(store, run_id)).status == "ok" and r, timeout=10)
     assert done.shell_stdout.strip() == "deploy ran" and done.triggered_by_run
 
-    out = json.loads(cli(settings, "jobs", "reject", refused.id, "too", "risky", "--by", "bob", "--json").output)
+
+def reject_and_see_it_resolved(store: Any, settings: Any, job_id: str) -> None:
+    out = json.loads(cli(settings, "jobs", "reject", job_id, "too", "risky", "--by", "bob", "--json").output)
     assert out["approval"]["status"] == "rejected" and out["approval"]["reason"] == "too risky"
-    gone = only_run(store, refused.id)
+    gone = only_run(store, job_id)
     assert gone.status == "rejected" and "too risky" in gone.error_message and gone.started_at is None
-    assert approvals.list_approvals(store, job_id=refused.id) == []  # nothing left pending
-    again = cli(settings, "jobs", "reject", refused.id, "--json")
+    assert approvals.list_approvals(store, job_id=job_id) == []  # nothing left pending
+    again = cli(settings, "jobs", "reject", job_id, "--json")
     assert again.exit_code == 4 and "no pending approval" in json.loads(again.output)["error"]
 
-    yes = wait_for(lambda: (r := only_run(store, auto_yes.id)) and r.status == "ok" and r, timeout=15,
+
+def see_the_timeouts_resolve(store: Any, settings: Any, auto_yes: str, auto_no: str) -> None:
+    """approval_auto decides when approval_timeout_s passes: approve runs the child, reject records it."""
+    yes = wait_for(lambda: (r := only_run(store, auto_yes)) and r.status == "ok" and r, timeout=15,
                    what="the auto-approved child to run")
-    no = wait_for(lambda: (r := only_run(store, auto_no.id)) and r.status == "rejected" and r, timeout=15)
-    [yes_approval] = approvals.list_approvals(store, status=None, job_id=auto_yes.id)
-    [no_approval] = approvals.list_approvals(store, status=None, job_id=auto_no.id)
+    no = wait_for(lambda: (r := only_run(store, auto_no)) and r.status == "rejected" and r, timeout=15)
+    [yes_approval] = approvals.list_approvals(store, status=None, job_id=auto_yes)
+    [no_approval] = approvals.list_approvals(store, status=None, job_id=auto_no)
     assert yes_approval.status == "approved" and yes_approval.resolved_by == "timeout"
     assert no_approval.status == "expired" and no_approval.resolved_by == "timeout"
     assert no.started_at is None and "approval_auto=reject" in no.error_message

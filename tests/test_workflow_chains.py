@@ -72,6 +72,17 @@ def test_retries_follow_the_ladder_and_children_wait_for_the_final_outcome(store
     attempts = wait_for(lambda: finalized(store, parent.id, 3), timeout=20, what="three finalised attempts")
     fired = wait_for(lambda: finalized(store, on_success.id, 1), timeout=10, what="the success child")
 
+    assert_attempts_follow_the_ladder(attempts, first)
+    assert len(fired) == 1 and fired[0].status == "ok"
+    assert fired[0].triggered_by_run == attempts[2].id and fired[0].trigger == "chain"
+    assert fired[0].shell_stdout.strip() == "ok" and fired[0].chain_depth == 1
+    assert runs.for_job(store, on_failure.id) == []  # never fired: the last attempt succeeded
+    assert jobs.get(store, parent.id).consecutive_errors == 0
+    assert_the_tree_shows_retries_then_the_chain(settings, first, attempts, fired[0])
+
+
+def assert_attempts_follow_the_ladder(attempts: list[Run], first: str) -> None:
+    """Two failures then a success, each retry linked to the one before and started on the retry ladder."""
     assert [r.status for r in attempts] == ["error", "error", "ok"]
     assert attempts[0].id == first and attempts[0].retry_of is None
     assert [r.retry_count for r in attempts] == [0, 1, 2]
@@ -82,12 +93,9 @@ def test_retries_follow_the_ladder_and_children_wait_for_the_final_outcome(store
         assert after.not_before - before.finished_at == ladder  # the durable not-before follows the ladder
         assert after.started_at >= after.not_before
         assert after.started_at - before.finished_at < ladder + timedelta(seconds=1.5)
-    assert len(fired) == 1 and fired[0].status == "ok"
-    assert fired[0].triggered_by_run == attempts[2].id and fired[0].trigger == "chain"
-    assert fired[0].shell_stdout.strip() == "ok" and fired[0].chain_depth == 1
-    assert runs.for_job(store, on_failure.id) == []  # never fired: the last attempt succeeded
-    assert jobs.get(store, parent.id).consecutive_errors == 0
 
+
+def assert_the_tree_shows_retries_then_the_chain(settings: Any, first: str, attempts: list[Run], fired: Run) -> None:
     tree = json.loads(cli(settings, "runs", "tree", attempts[1].id, "--json").output)
     assert tree["root"] == first and tree["ancestors"] == [first]
     top = tree["tree"]
@@ -95,8 +103,8 @@ def test_retries_follow_the_ladder_and_children_wait_for_the_final_outcome(store
     assert top["children"][0]["focus"] is True
     third = top["children"][0]["children"][0]
     assert third["id"] == attempts[2].id and third["relation"] == "retry"
-    assert third["children"][0]["id"] == fired[0].id and third["children"][0]["relation"] == "chain"
-    text = cli(settings, "runs", "tree", fired[0].id).output
+    assert third["children"][0]["id"] == fired.id and third["children"][0]["relation"] == "chain"
+    text = cli(settings, "runs", "tree", fired.id).output
     assert f"retry #2 flaky run {attempts[2].id} [ok]" in text and "◀" in text
 
 

@@ -119,26 +119,11 @@ def test_a_resource_pool_never_runs_two_jobs_at_once_across_worker_processes(app
 
 def test_sigkill_crash_replays_at_least_once_only_and_frees_the_pool(app, store, redis, beat, settings, tmp_path):
     marks = {n: tmp_path / n for n in ("a.pid", "a.done", "b.pid")}
-    once = jobs.create(store, shell(
-        "at-least-once", f"if [ -e {marks['a.done']} ]; then echo replayed; else touch {marks['a.done']}; "
-                         f"echo $$ > {marks['a.pid']}; sleep 60; fi",
-        delivery_guarantee="at-least-once", resource_pool="p"))
-    most = jobs.create(store, shell("at-most-once", f"echo $$ > {marks['b.pid']}; sleep 60"))
-    waiter = jobs.create(store, shell("same pool", "echo got the pool", resource_pool="p", overlap_policy="queue"))
+    once, most, waiter = _crash_jobs(store, marks)
     pool_key = settings.key("lease", "pool", "p")
     try:
-        with workers(app, settings, tmp_path, "doomed", concurrency=3) as (doomed,):
-            first_a, first_b = jobs.run_now(store, once.id), jobs.run_now(store, most.id)
-            notify(redis, settings, "test")
-            wait_for(lambda: all(runs.get(store, i).status == "running" for i in (first_a, first_b))
-                     and marks["a.pid"].exists() and marks["b.pid"].exists(), timeout=20)
-            assert redis.get(pool_key) is not None
-            blocked = jobs.run_now(store, waiter.id)
-            notify(redis, settings, "test")
-            wait_for(lambda: (r := runs.get(store, blocked)).status == "pending" and r.skip_reason, timeout=10,
-                     what="the pool member to wait")
-            doomed.kill(signal.SIGKILL)  # the worker and its pool children, mid-run (their shells die with them)
-            killed_at = time.monotonic()
+        first_a, first_b, blocked, killed_at = _sigkill_mid_run(app, store, redis, settings, tmp_path, marks,
+                                                                (once, most, waiter))
         wait_for(lambda: redis.get(pool_key) is None, timeout=settings.lease_ttl_s + 2, what="the pool lease to expire")
         freed_after = time.monotonic() - killed_at
         assert runs.get(store, blocked).status in ("pending", "queued")  # still waiting, not lost
@@ -160,6 +145,38 @@ def test_sigkill_crash_replays_at_least_once_only_and_frees_the_pool(app, store,
     assert jobs.get(store, most.id).consecutive_errors == 1
     assert detected_after < settings.stale_after_s + 8
     print(f"\npool lease freed {freed_after:.2f}s after SIGKILL; crash detected after {detected_after:.2f}s")
+
+
+def _crash_jobs(store: Any, marks: dict[str, Path]) -> tuple[Any, Any, Any]:
+    """An at-least-once run holding pool ``p``, an at-most-once run, and a member of ``p`` that must wait."""
+    once = jobs.create(store, shell(
+        "at-least-once", f"if [ -e {marks['a.done']} ]; then echo replayed; else touch {marks['a.done']}; "
+                         f"echo $$ > {marks['a.pid']}; sleep 60; fi",
+        delivery_guarantee="at-least-once", resource_pool="p"))
+    most = jobs.create(store, shell("at-most-once", f"echo $$ > {marks['b.pid']}; sleep 60"))
+    waiter = jobs.create(store, shell("same pool", "echo got the pool", resource_pool="p", overlap_policy="queue"))
+    return once, most, waiter
+
+
+def _sigkill_mid_run(app: Any, store: Any, redis: Any, settings: Any, tmp_path: Path, marks: dict[str, Path],
+                     crash_jobs: tuple[Any, Any, Any]) -> tuple[str, str, str, float]:
+    """Both runs running and the pool member waiting on one worker process, which is then SIGKILLed.
+
+    Returns the ids of the two killed runs and of the waiting one, and when the kill was (``time.monotonic()``)."""
+    once, most, waiter = crash_jobs
+    with workers(app, settings, tmp_path, "doomed", concurrency=3) as (doomed,):
+        first_a, first_b = jobs.run_now(store, once.id), jobs.run_now(store, most.id)
+        notify(redis, settings, "test")
+        wait_for(lambda: all(runs.get(store, i).status == "running" for i in (first_a, first_b))
+                 and marks["a.pid"].exists() and marks["b.pid"].exists(), timeout=20)
+        assert redis.get(settings.key("lease", "pool", "p")) is not None
+        blocked = jobs.run_now(store, waiter.id)
+        notify(redis, settings, "test")
+        wait_for(lambda: (r := runs.get(store, blocked)).status == "pending" and r.skip_reason, timeout=10,
+                 what="the pool member to wait")
+        doomed.kill(signal.SIGKILL)  # the worker and its pool children, mid-run (their shells die with them)
+        killed_at = time.monotonic()
+    return first_a, first_b, blocked, killed_at
 
 
 def _pid_when_written(path: Path) -> int | None:

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import pytest
 
-# Fixtures that start (or stand for) a server: Redis, PostgreSQL, a Celery worker or beat. ``redis``,
-# ``app``, ``worker`` and ``beat`` all depend on ``redis_url``; the names are listed too so that a module's
-# own fixture of that name (test_orphans' worker process, say) counts as well.
+# Fixtures that start (or stand for) a server: Redis, PostgreSQL, a Celery worker or beat, the stand-in
+# gateway's HTTP server (``gateway``, ``stub``). ``redis``, ``app``, ``worker`` and ``beat`` all depend on
+# ``redis_url``; the names are listed too so that a module's own fixture of that name (test_orphans' worker
+# process, say) counts as well.
 SERVER_FIXTURES = frozenset({"redis_url", "redis", "app", "worker", "beat", "postgres_ready",
-                             "agent_app", "agent_worker", "agent_beat"})
+                             "agent_app", "agent_worker", "agent_beat", "gateway", "stub"})
 
 # Tests that start a server or a process themselves, by node id (a module, a test, or one parametrization).
 STARTS_SERVICES = (
@@ -24,6 +25,7 @@ STARTS_SERVICES = (
     "tests/test_orphans.py",  # the orphan sentinel process and a worker process
     "tests/test_bench_smoke.py::test_smoke_run_reports_every_figure_with_its_baseline",  # python -m bench
     "tests/test_cli.py::test_jobs_list_reads_through_the_driver_and_prints_what_get_prints",  # clawsched process
+    "tests/test_cli_layout.py::test_a_command_loads_only_its_own_module",  # clawsched process
     "tests/test_direct.py::test_detached_rows_work_in_a_fresh_process_before_any_orm_use",  # a fresh interpreter
 )
 
@@ -31,10 +33,6 @@ STARTS_SERVICES = (
 # publishes a run or wakes the beat). A test missing here fails with the tripwire's message (conftest.py).
 NEEDS_REDIS = (
     "tests/test_dispatch.py::test_enqueue_reads_the_prompt_from_env_file_and_stdin",
-    "tests/test_finalise.py::test_a_run_with_nothing_downstream_is_finalised_as_its_outcome_is_recorded",
-    "tests/test_finalise.py::test_a_child_added_while_its_parent_runs_still_fires",
-    "tests/test_finalise.py::test_a_step_without_an_idle_predicate_always_runs",
-    "tests/test_finalise.py::test_bookkeeping_records_the_outcome_without_moving_the_definitions_change_time",
     "tests/test_sparse_indexes.py::test_a_run_costs_the_worker_the_same_sqlite_work_with_20_or_2000_jobs",
     "tests/test_upkeep.py::test_a_finished_run_whose_pipeline_never_ran_is_finalised_and_triggers_its_child",
 )
