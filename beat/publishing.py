@@ -5,9 +5,11 @@ task options, routing, building the protocol-2 headers, and, for every message, 
 wrapping the publish in a retry closure. So the first run of a burst goes through ``send_task`` (which also
 declares the queue), its publish is recorded, and every other run is published with that message's
 headers, properties and routing, changing only what differs per message: the task id (``id``,
-``correlation_id``, and ``root_id`` when it was the task id) and the argument (``args``, ``argsrepr``, by
-Celery's own ``saferepr``). Any Celery worker, or Flower, sees the same messages ``send_task`` sends
-(tests/test_publishing.py compares them byte for byte and runs them on a real worker).
+``correlation_id``, and ``root_id`` when it was the task id) and the argument (``args``, and ``argsrepr``:
+Celery's own ``saferepr`` of the arguments followed by the job's name, which is what Flower lists as a
+run's arguments, e.g. ``['0b1c…'] nightly backup``). Any Celery worker, or Flower, sees the same messages
+``send_task`` sends with that ``argsrepr`` (tests/test_publishing.py compares them byte for byte and runs
+them on a real worker).
 
 This takes the place of ``send_task`` only where its per-message work buys nothing: inside a kombu publish
 batch (Redis), where a publish only appends to a pipeline, so Celery's per-message connection retry has
@@ -25,40 +27,58 @@ from typing import Any
 from celery import Celery, signals
 from celery.utils.saferepr import saferepr
 
+from clawsched.sched.store.claims import Claimed
 from clawsched.sched.store.tables import new_id
 from clawsched.sched.tasknames import FINISHED, RUN
 
 BATCH_SIZE = 500  # Redis commands per pipeline round trip
+NAME_MAX = 200  # characters of a job's name in a message's argsrepr
 
 
-def publish_runs(app: Celery, run_ids: Sequence[str], *, queue: str, link: Any = None, producer: Any = None) -> int:
-    """Publish one ``clawsched.run`` message per run id, in pipelined batches where the broker allows.
+def named_argsrepr(args_repr: str, job_name: str) -> str:
+    """A run message's ``argsrepr``: its arguments' repr, then its job's name (what Flower shows)."""
+    if not job_name:
+        return args_repr
+    if len(job_name) > NAME_MAX:
+        job_name = job_name[:NAME_MAX - 1] + "\u2026"
+    return f"{args_repr} {job_name}"
+
+
+def publish_runs(app: Celery, runs: Sequence[Claimed], *, queue: str, link: Any = None, producer: Any = None) -> int:
+    """Publish one ``clawsched.run`` message per run, in pipelined batches where the broker allows.
 
     Returns how many were published from the recorded message (0 when every one went through ``send_task``).
     """
-    if not run_ids:
+    if not runs:
         return 0
     with app.producer_or_acquire(producer) as prod:
         if not _buffers_publishes(prod):
-            return _one_by_one(app, run_ids, queue, link, prod)
+            return _one_by_one(app, runs, queue, link, prod)
         with prod.batch(max_size=BATCH_SIZE):
             if not _prebuilt_allowed(app):
-                return _one_by_one(app, run_ids, queue, link, prod)
+                return _one_by_one(app, runs, queue, link, prod)
             recorder = _Recorder(prod)
-            app.send_task(RUN, args=[run_ids[0]], queue=queue, link=link, producer=recorder)
+            _send_task(app, runs[0], queue, link, recorder)
             if recorder.published is None:
-                return _one_by_one(app, run_ids[1:], queue, link, prod)
+                return _one_by_one(app, runs[1:], queue, link, prod)
             template = _Template(app, *recorder.published)
             publish = prod.publish
-            for run_id in run_ids[1:]:
-                body, options = template.message(run_id)
+            for run_id, job_name in runs[1:]:
+                body, options = template.message(run_id, job_name)
                 publish(body, **options)
-            return len(run_ids) - 1
+            return len(runs) - 1
 
 
-def _one_by_one(app: Celery, run_ids: Sequence[str], queue: str, link: Any, producer: Any) -> int:
-    for run_id in run_ids:
-        app.send_task(RUN, args=[run_id], queue=queue, link=link, producer=producer)
+def _send_task(app: Celery, run: Claimed, queue: str, link: Any, producer: Any) -> None:
+    args = [run.run_id]
+    argsrepr = named_argsrepr(saferepr(args, app.amqp.argsrepr_maxsize, maxlevels=app.conf.task_repr_maxlevels),
+                              run.job_name)
+    app.send_task(RUN, args=args, queue=queue, link=link, producer=producer, argsrepr=argsrepr)
+
+
+def _one_by_one(app: Celery, runs: Sequence[Claimed], queue: str, link: Any, producer: Any) -> int:
+    for run in runs:
+        _send_task(app, run, queue, link, producer)
     return 0
 
 
@@ -106,16 +126,19 @@ class _Template:
         self.repr_size = app.amqp.argsrepr_maxsize
         self.repr_levels = app.conf.task_repr_maxlevels
 
-    def message(self, run_id: str) -> tuple[Any, dict[str, Any]]:
+    def message(self, run_id: str, job_name: str) -> tuple[Any, dict[str, Any]]:
         task_id = _task_id()
         args = [run_id]
         # saferepr of a short alphanumeric id is its repr (20x cheaper); anything else goes the long way
         plain = run_id.isascii() and run_id.isalnum() and len(run_id) < self.repr_size
         argsrepr = repr(args) if plain else saferepr(args, self.repr_size, maxlevels=self.repr_levels)
+        argsrepr = named_argsrepr(argsrepr, job_name)
         headers = {**self.headers, "id": task_id, "argsrepr": argsrepr}
         if self.own_root:
             headers["root_id"] = task_id
-        return (args, self.kwargs, self.embed), {**self.options, "headers": headers, "correlation_id": task_id}
+        # send_task(argsrepr=...) also passes the option on to the publish, where kombu makes it a property
+        options = {**self.options, "headers": headers, "correlation_id": task_id, "argsrepr": argsrepr}
+        return (args, self.kwargs, self.embed), options
 
 
 def _task_id() -> str:
@@ -124,8 +147,8 @@ def _task_id() -> str:
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
-def send_runs(app: Celery, run_ids: list[str], producer: Any = None) -> int:
-    """Send each run to the workers; returns how many went out as prebuilt messages.
+def send_runs(app: Celery, runs: Sequence[Claimed], producer: Any = None) -> int:
+    """Send each claimed run to the workers; returns how many went out as prebuilt messages.
 
     The post-run pipeline (retries, chains, delivery) consumes the outcome either in the run task itself,
     right after the outcome is recorded (``post_run="inline"``, the default), or in a Celery ``link``
@@ -137,4 +160,4 @@ def send_runs(app: Celery, run_ids: list[str], producer: Any = None) -> int:
     link = None
     if settings.post_run == "callback":
         link = app.signature(FINISHED, queue=settings.queue, immutable=False)
-    return publish_runs(app, run_ids, queue=settings.queue, link=link, producer=producer)
+    return publish_runs(app, runs, queue=settings.queue, link=link, producer=producer)

@@ -75,9 +75,9 @@ class SQLScheduler(Scheduler):
             if len(fires) < limit and len(pending) < limit:
                 return sent
 
-    def send(self, run_ids: list[str]) -> None:
+    def send(self, runs: list[claims.Claimed]) -> None:
         """Publish claimed runs; one method, so the burst benchmark can time each batch once it is on the broker."""
-        send_runs(self.app, run_ids, producer=self.producer)
+        send_runs(self.app, runs, producer=self.producer)
 
     def _seconds_until_next_due(self, maintenance_wait: float) -> float:
         wait = min(maintenance_wait or self.max_interval, self.max_interval)

@@ -70,10 +70,10 @@ class _InProcessBeat:
         self.app = make_app(env.settings)
 
         class TimedScheduler(SQLScheduler):
-            def send(self, run_ids: list[str]) -> None:
-                super().send(run_ids)
+            def send(self, runs: list[Any]) -> None:
+                super().send(runs)
                 done = time.time()  # after the batch's pipeline executed: every message is on the broker
-                published.extend(done for _ in run_ids)
+                published.extend(done for _ in runs)
 
         self.service = Service(self.app, scheduler_cls=TimedScheduler, max_interval=env.settings.beat_max_interval_s)
         self.thread = threading.Thread(target=self.service.start, name="bench-beat", daemon=True)

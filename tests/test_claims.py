@@ -28,13 +28,15 @@ def test_a_batch_claims_every_kind_of_due_fire_once(store):
     due = {j.id: j.next_run_at for j in (every, cron, once)}
     later = now + timedelta(hours=1)  # all three are due by then
 
-    run_ids = claims.claim_due_fires(store, later)
+    claimed = claims.claim_due_fires(store, later)
+    run_ids = [c.run_id for c in claimed]
 
     assert len(run_ids) == 3
     with store.read() as s:
         made = {r.job_id: r for r in s.scalars(select(Run).where(Run.id.in_(run_ids)))}
         moved = {j.id: j.next_run_at for j in s.scalars(select(Job))}
     assert {j: r.scheduled_for for j, r in made.items()} == due
+    assert {c.job_name for c in claimed} == {j.name for j in (every, cron, once)}
     for r in made.values():
         assert (r.status, r.trigger, r.run_timeout_ms) == ("queued", "schedule", 7000)
         assert r.created_at == r.not_before == r.dispatched_at == later
@@ -52,7 +54,7 @@ def test_a_fire_already_claimed_elsewhere_is_skipped_and_the_rest_are_kept(store
         s.execute(insert(RUNS).values(id=new_id(), job_id=taken.id, status="queued", trigger="schedule",
                                       created_at=now, scheduled_for=taken.next_run_at))
 
-    run_ids = claims.claim_due_fires(store, now + timedelta(minutes=2))
+    run_ids = [c.run_id for c in claims.claim_due_fires(store, now + timedelta(minutes=2))]
 
     assert len(run_ids) == 3
     with store.read() as s:

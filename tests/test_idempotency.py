@@ -130,7 +130,7 @@ def test_every_replay_in_a_row_carries_the_same_key_until_replays_run_out(store,
         assert pipeline.process(rt, current.id, now=now)
         replay = replay_of(store, current.id)
         assert replay is not None
-        assert claims.claim_due_runs(store, now) == [replay.id]  # the beat sends it: queued
+        assert [c.run_id for c in claims.claim_due_runs(store, now)] == [replay.id]  # the beat sends it: queued
         current = start_and_crash(store, replay.id, now)
         keys.append(current.idempotency_key)
         now += timedelta(seconds=20)

@@ -8,6 +8,9 @@ is due, never how many jobs exist: both queries walk an index from its start.
 
 A top-of-hour fan-out claims thousands of fires at once, so a batch costs a constant number of statements
 on PostgreSQL (arrays through ``unnest``) and one C-level executemany per statement on SQLite, all in Core.
+
+Each claim returns ``Claimed`` pairs: the run id and its job's name, read by the claim's own statement, so
+the beat can name the job in the run's message (what Flower shows) without a query per run.
 """
 
 from __future__ import annotations
@@ -29,10 +32,19 @@ from clawsched.sched.store.run_rows import new_run
 
 log = logging.getLogger(__name__)
 
+# What a fire's claim reads of its job: the schedule, and the name and run timeout for the run it creates.
 SCHEDULE_COLUMNS = (
     JOBS.c.id, JOBS.c.next_run_at, JOBS.c.schedule_kind, JOBS.c.schedule_cron, JOBS.c.schedule_tz,
     JOBS.c.schedule_at, JOBS.c.schedule_every_ms, JOBS.c.schedule_anchor, JOBS.c.stagger_ms, JOBS.c.run_timeout_ms,
+    JOBS.c.name,
 )
+
+
+class Claimed(NamedTuple):
+    """A run claimed to be sent now, and its job's name (the message names it for Flower)."""
+
+    run_id: str
+    job_name: str
 
 
 class Fire(NamedTuple):
@@ -43,6 +55,7 @@ class Fire(NamedTuple):
     upcoming: datetime | None
     run_id: str
     run_timeout_ms: int | None
+    job_name: str
 
 
 def due_fires_query(dialect: str, now: datetime, limit: int) -> Any:
@@ -56,8 +69,8 @@ def due_fires_query(dialect: str, now: datetime, limit: int) -> Any:
     return q.with_for_update(skip_locked=True, of=JOBS) if dialect == "postgresql" else q
 
 
-def claim_due_fires(store: Store, now: datetime, limit: int = 500) -> list[str]:
-    """Claim up to ``limit`` due fires; returns the ids of the queued runs to send to the workers.
+def claim_due_fires(store: Store, now: datetime, limit: int = 500) -> list[Claimed]:
+    """Claim up to ``limit`` due fires; returns the queued runs to send to the workers.
 
     Core on one connection, not an ORM session: the batch statements below are Core, and nothing here needs
     ORM objects.
@@ -68,7 +81,7 @@ def claim_due_fires(store: Store, now: datetime, limit: int = 500) -> list[str]:
             return []
         fires = [
             Fire(row.id, row.next_run_at, schedules.advance(schedules.Schedule.of(row), row.next_run_at, now),
-                 new_id(), row.run_timeout_ms)
+                 new_id(), row.run_timeout_ms, row.name)
             for row in rows
         ]
         if store.dialect == "postgresql":
@@ -123,7 +136,7 @@ def _advance_pg(conn: Connection, fires: Sequence[Fire]) -> None:
                                "upcomings": [f.upcoming for f in fires]})
 
 
-def _insert_runs_pg(conn: Connection, fires: Sequence[Fire], now: datetime) -> list[str]:
+def _insert_runs_pg(conn: Connection, fires: Sequence[Fire], now: datetime) -> list[Claimed]:
     params = {"run_ids": [f.run_id for f in fires], "job_ids": [f.job_id for f in fires],
               "dues": [f.due for f in fires], "timeouts": [f.run_timeout_ms for f in fires],
               "status": RunStatus.QUEUED.value, "trigger": Trigger.SCHEDULE.value, "now": now}
@@ -131,8 +144,8 @@ def _insert_runs_pg(conn: Connection, fires: Sequence[Fire], now: datetime) -> l
         with conn.begin_nested():
             conn.execute(_PG_INSERT, params)
     except IntegrityError:
-        return _insert_one_by_one(conn, [_run_row(f, now) for f in fires])
-    return [f.run_id for f in fires]
+        return _insert_one_by_one(conn, fires, [_run_row(f, now) for f in fires])
+    return [Claimed(f.run_id, f.job_name) for f in fires]
 
 
 # SQLite: an executemany runs its loop in C inside the driver, and the write lock taken at BEGIN makes the
@@ -148,49 +161,60 @@ def _advance_executemany(conn: Connection, fires: Sequence[Fire]) -> None:
     conn.execute(_ADVANCE_ONE, [{"jid": f.job_id, "seen": f.due, "upcoming": f.upcoming} for f in fires])
 
 
-def _insert_runs_executemany(conn: Connection, fires: Sequence[Fire], now: datetime) -> list[str]:
+def _insert_runs_executemany(conn: Connection, fires: Sequence[Fire], now: datetime) -> list[Claimed]:
     rows = [_run_row(f, now) for f in fires]
     try:
         with conn.begin_nested():
             conn.execute(insert(RUNS), rows)
     except IntegrityError:
-        return _insert_one_by_one(conn, rows)
-    return [f.run_id for f in fires]
+        return _insert_one_by_one(conn, fires, rows)
+    return [Claimed(f.run_id, f.job_name) for f in fires]
 
 
-def _insert_one_by_one(conn: Connection, rows: list[dict[str, Any]]) -> list[str]:
+def _insert_one_by_one(conn: Connection, fires: Sequence[Fire], rows: list[dict[str, Any]]) -> list[Claimed]:
     """Fallback when a batch hit the unique key: keep every fire that nobody else claimed."""
     kept = []
-    for row in rows:
+    for fire, row in zip(fires, rows, strict=True):
         try:
             with conn.begin_nested():
                 conn.execute(insert(RUNS), [row])
-            kept.append(str(row["id"]))
+            kept.append(Claimed(fire.run_id, fire.job_name))
         except IntegrityError:
             log.info("fire of job %s at %s was already claimed", row["job_id"], row["scheduled_for"])
     return kept
 
 
-def claim_due_runs(store: Store, now: datetime, limit: int = 500) -> list[str]:
+def claim_due_runs(store: Store, now: datetime, limit: int = 500) -> list[Claimed]:
     """pending -> queued for runs whose not-before instant has passed (manual runs, retries, children)."""
     with store.session() as s:
         q = (
-            select(Run.id)
+            select(Run.id, Job.name)
+            .join(Job, Job.id == Run.job_id)
             .where(Run.status == RunStatus.PENDING.value, Run.not_before <= now)
             .order_by(Run.not_before)
             .limit(limit)
         )
         if store.dialect == "postgresql":
-            q = q.with_for_update(skip_locked=True)
-        ids = list(s.scalars(q))
-        if not ids:
+            q = q.with_for_update(skip_locked=True, of=Run)
+        claimed = [Claimed(run_id, name) for run_id, name in s.execute(q)]
+        if not claimed:
             return []
         s.execute(
             update(Run)
-            .where(Run.id.in_(ids), run_has_status(RunStatus.PENDING.value))
+            .where(Run.id.in_([c.run_id for c in claimed]), run_has_status(RunStatus.PENDING.value))
             .values(status=RunStatus.QUEUED.value, dispatched_at=now)
         )
-    return ids
+    return claimed
+
+
+def with_job_names(store: Store, run_ids: Sequence[str]) -> list[Claimed]:
+    """Runs to send again (their message was lost), each with its job's name, in one query."""
+    if not run_ids:
+        return []
+    with store.read() as s:
+        names = dict(s.execute(select(Run.id, Job.name).join(Job, Job.id == Run.job_id)
+                               .where(Run.id.in_(list(run_ids)))).tuples().all())
+    return [Claimed(run_id, names.get(run_id, "")) for run_id in run_ids]
 
 
 def next_due_at(store: Store) -> datetime | None:
