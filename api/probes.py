@@ -1,5 +1,5 @@
-"""Probes, without a token: ``/health`` (the process answers), ``/readyz`` (it can serve: the database and
-Redis answer), ``/version``."""
+"""Probes, without a token: ``/health`` (the process answers), ``/readyz`` (the system can do its work: the
+database and Redis answer, a beat and a worker are alive; ``sched.readiness``), ``/version``."""
 
 from __future__ import annotations
 
@@ -29,5 +29,9 @@ def version() -> dict[str, Any]:
 @router.get("/readyz", summary="The database, Redis, a live beat and worker",
             responses={503: {"description": "something the system needs is down; ``checks`` says what"}})
 def readyz(rt: Runtime = Depends(state.runtime)) -> JSONResponse:  # noqa: B008
-    report = readiness.check(rt)
+    """503 names what is missing (``missing``, with ``remedies``) or could not be asked (``unknown``: the fleet
+    while Redis is down); the gateway is reported but never makes the answer 503 (shell jobs run without it)."""
+    from clawsched.workers.gateway.client import client_for
+
+    report = readiness.check(rt.settings, rt.store, gateway_ready=lambda: client_for(rt.settings).ready())
     return JSONResponse(report, status_code=200 if report["ok"] else 503)

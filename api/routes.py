@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from . import probes
+from . import metrics, probes
 from .resources import agents, aliases, approvals, jobs, messages, runs
 from .tools import invoke as tools
 
 ROUTERS: tuple[tuple[APIRouter, bool], ...] = (
     (probes.router, False),
+    (metrics.router, True),
     (jobs.router, True),
     (runs.router, True),
     (approvals.router, True),

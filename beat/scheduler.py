@@ -12,11 +12,14 @@ Run it as ``clawsched beat`` or ``celery -A clawsched.workers.app beat -S clawsc
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from celery.beat import Scheduler
 
+from clawsched.beat import metrics
 from clawsched.beat.publishing import send_runs
+from clawsched.sched.coordination.presence import Announcement, Announcer
 from clawsched.sched.coordination.wake import WakeListener
 from clawsched.sched.runtime import Runtime
 from clawsched.sched.settings import Settings
@@ -33,6 +36,8 @@ class SQLScheduler(Scheduler):
         self.settings: Settings = getattr(app, "clawsched_settings", None) or Settings.from_env()
         self._runtime: Any = None
         self._wake: WakeListener | None = None
+        self._announcer: Announcer | None = None
+        self._metrics: metrics.Endpoint | None = None
         self._closed = False
         kwargs.setdefault("max_interval", self.settings.beat_max_interval_s)
         super().__init__(app, *args, lazy=lazy, **kwargs)
@@ -41,6 +46,9 @@ class SQLScheduler(Scheduler):
         super().setup_schedule()  # maintenance entries from beat_schedule
         self._runtime = Runtime(self.settings)
         self._wake = WakeListener(self._runtime.redis, self.settings)
+        self._announcer = Announcer(self._runtime.redis, self.settings, Announcement.of(
+            "beat", self.settings, now=utcnow(), queues=(self.settings.queue,))).start()
+        self._metrics = metrics.Endpoint(self.settings).start()
         log.info("clawsched beat on %s, queue %r", self._runtime.store.url.split("@")[-1], self.settings.queue)
 
     def tick(self, *args: Any, **kwargs: Any) -> float:
@@ -52,7 +60,10 @@ class SQLScheduler(Scheduler):
         if maintenance_wait == 0:
             return 0  # Celery sent one maintenance entry; come straight back
         try:
-            if self.dispatch_due():
+            started = time.perf_counter()
+            sent = self.dispatch_due()
+            metrics.loop_took(time.perf_counter() - started)
+            if sent:
                 return 0
             wait = self._seconds_until_next_due(maintenance_wait)
         except Exception:
@@ -69,6 +80,7 @@ class SQLScheduler(Scheduler):
             now = utcnow()
             fires = claims.claim_due_fires(self._runtime.store, now, limit)
             pending = claims.claim_due_runs(self._runtime.store, now, limit)
+            metrics.dispatched(len(fires), len(pending))
             if fires or pending:
                 self.send(fires + pending)
                 sent += len(fires) + len(pending)
@@ -88,6 +100,10 @@ class SQLScheduler(Scheduler):
 
     def close(self) -> None:
         self._closed = True
+        if self._announcer is not None:
+            self._announcer.stop()
+        if self._metrics is not None:
+            self._metrics.stop()
         if self._wake is not None:
             self._wake.close()
         if self._runtime is not None:

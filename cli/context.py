@@ -28,7 +28,7 @@ class CliContext:
     def redis(self) -> Any:
         from clawsched.sched.coordination.connection import client
 
-        return client(self.settings.redis_url)
+        return client(self.settings.require_redis_url())
 
     def close(self) -> None:
         """End the store's connections politely; a CLI process exits right after its command."""

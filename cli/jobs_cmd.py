@@ -169,11 +169,30 @@ def jobs_run(obj: CliContext, as_json: bool, job_id: str) -> None:
     from clawsched.sched import jobs as svc
 
     run_id = svc.run_now(obj.store, job_id)
-    woken = obj.wake("run now")
+    woken = obj.wake("run now") if obj.settings.redis_url else False
+    workers, notice = _takers(obj)
     if as_json:
-        emit_json({"ok": True, "enqueued": True, "runId": run_id, "beatWoken": woken})
+        emit_json({"ok": True, "enqueued": True, "runId": run_id, "beatWoken": woken, "workersLive": workers,
+                   **({"warning": notice} if notice else {})})
     else:
         click.echo(f"run {run_id} queued")
+        if notice:
+            click.echo(f"warning: {notice}", err=True)
+
+
+def _takers(obj: CliContext) -> tuple[int | None, str | None]:
+    """How many workers are alive to take a run (None: unknown), and what to tell the user when none is."""
+    from clawsched.sched.coordination import presence
+    from clawsched.sched.coordination.connection import probe
+
+    wait = "the run is recorded and will wait until one starts (`clawsched worker` or `clawsched up`)"
+    if not obj.settings.redis_url:
+        return None, f"no Redis is configured, so no worker can take it yet; {wait}"
+    try:
+        workers = len(presence.live(probe(obj.settings.redis_url), obj.settings)["worker"])
+    except Exception as exc:
+        return None, f"Redis at {obj.settings.redis_url.split('@')[-1]} is down ({type(exc).__name__}); {wait}"
+    return workers, None if workers else f"no worker is alive to take it; {wait}"
 
 
 def _job_json(node: dict) -> dict:  # type: ignore[type-arg]

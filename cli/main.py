@@ -76,31 +76,64 @@ def version(obj: CliContext, as_json: bool) -> None:
 
 @command(cli, "status", short_lived=True)
 def status(obj: CliContext, as_json: bool) -> None:
-    """Show the store, the broker and counts of jobs and runs."""
-    from clawsched.sched import jobs, runs
+    """Show whether clawsched can work: the database, the Redis in use, live beats and workers, the gateway."""
+    from clawsched.sched import readiness
+    from clawsched.workers.gateway.client import client_for
 
-    info: dict[str, Any] = {"version": __version__, "database": _safe_url(obj.store.url),
-                            "redis": _safe_url(obj.settings.redis_url), "jobs": jobs.count(obj.store),
-                            "runs": runs.count_by_status(obj.store)}
-    try:
-        obj.redis.ping()
-        info["redis_ok"] = True
-    except Exception as exc:
-        info["redis_ok"] = False
-        info["redis_error"] = str(exc)
-    info["running"] = len(runs.running(obj.store))
+    settings = obj.settings
+    report = readiness.check(settings, obj.store, gateway_ready=lambda: client_for(settings).ready(force=True))
+    info: dict[str, Any] = {"version": __version__, **report}
+    if report["checks"]["database"]["ok"]:
+        from clawsched.sched import jobs, runs
+
+        info.update(jobs=jobs.count(obj.store), runs=runs.count_by_status(obj.store),
+                    running=len(runs.running(obj.store)))
     if as_json:
         emit_json(info)
         return
-    for key in ("version", "database", "redis", "redis_ok", "jobs", "runs", "running"):
-        click.echo(f"{key:>9}: {info[key]}")
+    for line in _status_lines(info):
+        click.echo(line)
 
 
-def _safe_url(url: str) -> str:
-    if "@" in url:
-        scheme, rest = url.split("://", 1)
-        return f"{scheme}://***@{rest.split('@', 1)[1]}"
-    return url
+def _status_lines(info: dict[str, Any]) -> list[str]:
+    checks = info["checks"]
+    db, redis, gateway = checks["database"], checks["redis"], checks["gateway"]
+    lines = [f"{'version':>9}: {info['version']}",
+             f"{'database':>9}: {db['url']} {_state(db)}",
+             f"{'redis':>9}: {redis['url'] or '(none)'} {_state(redis)}"
+             + (f" [from {redis['origin']}]" if redis.get("origin") not in (None, "settings") else "")]
+    for kind in ("beat", "worker"):
+        lines.extend(_fleet_lines(kind, checks[kind]))
+    gw = "ready" if gateway["ok"] else "not ready"
+    lines.append(f"{'gateway':>9}: {gateway['url']} {gw}" + (f" ({gateway['note']})" if gateway.get("note") else ""))
+    if "jobs" in info:
+        lines += [f"{'jobs':>9}: {info['jobs']}", f"{'runs':>9}: {info['runs']}", f"{'running':>9}: {info['running']}"]
+    if info["ok"]:
+        lines.append(f"{'ready':>9}: yes")
+    else:
+        lines.append(f"{'ready':>9}: NO: " + ", ".join([*(f"{n} is down" for n in info["missing"]),
+                                                       *(f"{n} unknown" for n in info["unknown"])]))
+        lines += [f"{'':>9}  {name}: {remedy}" for name, remedy in info["remedies"].items()]
+    return lines
+
+
+def _state(check: dict[str, Any]) -> str:
+    return "ok" if check["ok"] else f"DOWN ({check.get('error', 'no answer')})"
+
+
+def _fleet_lines(kind: str, check: dict[str, Any]) -> list[str]:
+    label = f"{kind}s"
+    if check["ok"] is None:
+        return [f"{label:>9}: {check.get('error', 'unknown')}"]
+    if not check["live"]:
+        return [f"{label:>9}: NONE ALIVE"]
+    lines = [f"{label:>9}: {len(check['live'])} alive"]
+    for proc in check["live"]:
+        queues = ",".join(proc.get("queues") or [])
+        details = "".join(f" {k}={v}" for k, v in (proc.get("details") or {}).items() if v is not None)
+        lines.append(f"{'':>11}{proc['id']} host={proc['host']} pid={proc['pid']} version={proc['version']} "
+                     f"queues={queues} started={proc['started_at']} seen={proc['age_s']}s ago{details}")
+    return lines
 
 
 def main() -> None:

@@ -35,6 +35,9 @@ def beat(obj: CliContext, as_json: bool) -> None:
 @click.option("--pool", default="prefork", show_default=True, help="Celery pool: prefork, threads or solo.")
 def worker(obj: CliContext, as_json: bool, concurrency: int | None, hostname: str, pool: str) -> None:
     """Run a Celery worker that executes runs (shell and agent jobs)."""
+    if obj.settings.worker_metrics_port and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # Before prometheus-client is first imported: prefork children then count into shared files.
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(_metrics_dir(obj.settings.home))
     from clawsched.workers.app import create_app
 
     app = create_app(obj.settings)
@@ -42,6 +45,33 @@ def worker(obj: CliContext, as_json: bool, concurrency: int | None, hostname: st
         "worker", "-Q", obj.settings.queue, "-c", str(concurrency or obj.settings.worker_concurrency),
         "-l", obj.settings.log_level, "-E", "-n", hostname, "-P", pool, "--without-gossip", "--without-mingle",
     ])
+
+
+def _metrics_dir(home: Path) -> Path:
+    """A fresh folder for this worker's multiprocess metric files, ``CLAWSCHED_HOME/metrics/worker-<pid>``;
+    the folders of workers that are gone are removed on the way."""
+    import shutil
+
+    root = home / "metrics"
+    root.mkdir(parents=True, exist_ok=True)
+    for old in root.glob("worker-*"):
+        pid = old.name.removeprefix("worker-")
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(old, ignore_errors=True)
+    folder = root / f"worker-{os.getpid()}"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir()
+    return folder
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 @command(None, "up")

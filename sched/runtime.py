@@ -21,7 +21,7 @@ class Runtime:
 
     def __post_init__(self) -> None:
         self.store = Store(self.settings.database_url)
-        self.redis = client(self.settings.redis_url)
+        self.redis = client(self.settings.require_redis_url())
 
     @property
     def pid(self) -> int:

@@ -12,9 +12,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from clawsched.sched.errors import SpecError
+from clawsched.sched.errors import SpecError, UnavailableError
 
-DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+NO_REDIS = ("no Redis is configured: CLAWSCHED_REDIS_URL is not set and no `clawsched up` is running in "
+            "CLAWSCHED_HOME={home} (it writes redis.url there). Start `clawsched up`, or set CLAWSCHED_REDIS_URL "
+            "to your Redis server")
 
 
 def _default_shell() -> str:
@@ -27,7 +29,8 @@ class Settings:
 
     home: Path
     database_url: str
-    redis_url: str
+    redis_url: str  # "" when none is configured: ``require_redis_url`` says so; never a silent default
+    redis_origin: str = "settings"  # where redis_url came from: CLAWSCHED_REDIS_URL, the home's redis.url, none
     namespace: str = "clawsched"
     shell: str = field(default_factory=_default_shell)
     artifacts_dir: Path | None = None
@@ -53,6 +56,9 @@ class Settings:
     post_run: str = "inline"  # "inline": pipeline in the run task; "callback": a Celery link task
     gateway_defer_s: float = 3600.0  # how long an agent run waits for an unready gateway before it is skipped
     webhook_allowed_hosts: tuple[str, ...] = ()  # hosts a webhook may reach though not public (egress.py)
+    metrics_host: str = "127.0.0.1"  # where a worker's and a beat's /metrics listen (docs/metrics.md)
+    worker_metrics_port: int = 0  # 0: the worker serves no /metrics
+    beat_metrics_port: int = 0  # 0: the beat serves no /metrics
 
     @property
     def artifacts(self) -> Path:
@@ -72,6 +78,12 @@ class Settings:
         """Where ``clawsched up`` writes the URL of the Redis it started, so other terminals find it."""
         return self.home / "redis.url"
 
+    def require_redis_url(self) -> str:
+        """The Redis URL, or an ``UnavailableError`` saying how to configure one (never another server)."""
+        if not self.redis_url:
+            raise UnavailableError(NO_REDIS.format(home=self.home))
+        return self.redis_url
+
     def with_(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
 
@@ -80,12 +92,13 @@ class Settings:
         env = os.environ if environ is None else environ
         home = Path(env.get("CLAWSCHED_HOME") or Path.home() / ".clawsched").expanduser()
         database_url = env.get("CLAWSCHED_DATABASE_URL") or f"sqlite:///{home / 'clawsched.db'}"
-        redis_url = env.get("CLAWSCHED_REDIS_URL") or _embedded_redis_url(home) or DEFAULT_REDIS_URL
+        redis_url, redis_origin = _redis_url(env, home)
         token_path = env.get("OPENCLAW_GATEWAY_TOKEN_PATH")
         return cls(
             home=home,
             database_url=database_url,
             redis_url=redis_url,
+            redis_origin=redis_origin,
             namespace=env.get("CLAWSCHED_NAMESPACE", "clawsched"),
             shell=env.get("CLAWSCHED_SHELL") or _default_shell(),
             artifacts_dir=Path(env["CLAWSCHED_ARTIFACTS_DIR"]) if env.get("CLAWSCHED_ARTIFACTS_DIR") else None,
@@ -112,7 +125,21 @@ class Settings:
             gateway_defer_s=_number(env, "CLAWSCHED_GATEWAY_DEFER_S", 3600.0),
             webhook_allowed_hosts=tuple(h.strip().lower() for h in env.get("CLAWSCHED_WEBHOOK_ALLOWED_HOSTS", "")
                                         .split(",") if h.strip()),
+            metrics_host=env.get("CLAWSCHED_METRICS_HOST", "127.0.0.1"),
+            worker_metrics_port=int(_number(env, "CLAWSCHED_WORKER_METRICS_PORT", 0)),
+            beat_metrics_port=int(_number(env, "CLAWSCHED_BEAT_METRICS_PORT", 0)),
         )
+
+
+def _redis_url(env: Mapping[str, str], home: Path) -> tuple[str, str]:
+    """The Redis to use and where it was named: the environment, else the URL ``clawsched up`` wrote into
+    the home; else none at all (``""``), which commands that need Redis report (``require_redis_url``)."""
+    if env.get("CLAWSCHED_REDIS_URL"):
+        return env["CLAWSCHED_REDIS_URL"], "CLAWSCHED_REDIS_URL"
+    embedded = _embedded_redis_url(home)
+    if embedded:
+        return embedded, f"{home / 'redis.url'} (written by clawsched up)"
+    return "", "none"
 
 
 def _embedded_redis_url(home: Path) -> str | None:

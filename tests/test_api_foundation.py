@@ -39,8 +39,9 @@ def client(settings, redis, monkeypatch):
 def test_probes_answer_without_a_token(client):
     assert client.get("/health").json() == {"ok": True}
     assert client.get("/version").json()["ok"] is True
-    ready = client.get("/readyz")
-    assert ready.status_code == 200 and ready.json()["checks"]["database"]["ok"] is True
+    ready = client.get("/readyz")  # no beat or worker runs here: 503, naming them
+    assert ready.status_code == 503 and ready.json()["checks"]["database"]["ok"] is True
+    assert ready.json()["missing"] == ["beat", "worker"]
 
 
 def test_without_or_with_a_wrong_token_is_the_same_401(client):

@@ -1,4 +1,5 @@
-"""The Celery app. ``celery -A clawsched.workers.app`` finds ``app`` here, built from the environment.
+"""The Celery app. ``celery -A clawsched.workers.app`` finds ``app`` here, built from the environment when
+first asked for (so importing ``create_app`` reads no environment, and a missing Redis is reported then).
 
 Messages carry only a run id (JSON); SQL holds everything else. ``acks_late`` with a prefetch of one
 means a message is acknowledged after its run is recorded; a duplicate delivery finds the run already
@@ -17,7 +18,7 @@ from clawsched.sched.settings import Settings
 
 
 def create_app(settings: Settings, **overrides: Any) -> Celery:
-    app = Celery("clawsched", broker=settings.redis_url, set_as_current=False)
+    app = Celery("clawsched", broker=settings.require_redis_url(), set_as_current=False)
     app.conf.update(
         task_serializer="json",
         accept_content=["json"],
@@ -39,9 +40,11 @@ def create_app(settings: Settings, **overrides: Any) -> Celery:
     )
     app.conf.update(overrides)
     app.clawsched_settings = settings  # type: ignore[attr-defined]
-    from clawsched.workers import tasks
+    from clawsched.workers import metrics, presence, tasks
 
     tasks.register(app)
+    presence.install(app)  # workers announce themselves (status, /readyz)
+    metrics.install(app)  # and serve /metrics when CLAWSCHED_WORKER_METRICS_PORT is set
     return app
 
 
@@ -56,4 +59,9 @@ def maintenance_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
     }
 
 
-app = create_app(Settings.from_env())
+def __getattr__(name: str) -> Any:
+    """``app``: the environment's Celery app, built once on first use (PEP 562)."""
+    if name != "app":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    built = globals()["app"] = create_app(Settings.from_env())
+    return built

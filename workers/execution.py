@@ -25,7 +25,7 @@ from clawsched.sched.store.finishing import Finalize, Finished
 from clawsched.sched.store.models import Job, Run
 from clawsched.sched.store.tables import utcnow
 
-from . import cancellation, gates, heartbeats
+from . import cancellation, gates, heartbeats, metrics
 from .executors.base import ExecutionContext
 from .executors.registry import executor_for
 from .post_run import pipeline
@@ -64,11 +64,15 @@ def _execute(rt: Runtime, run_id: str, worker_id: str | None, *,
         if not loaded.started:
             status, started_at = _start(rt, job, run, leases, worker, now)
             if status != RunStatus.RUNNING:
+                metrics.run_ended(job, run, status, started_at=None, hostname=worker_id or rt.hostname,
+                                  queue=rt.settings.queue)
                 return status, None
         run.started_at = started_at
         log.info("run %s of job %s (%s) started", run_id, job.id, job.name)
         status, done = _run(rt, job, run, leases, finalize_inline)
         log.info("run %s of job %s finished: %s", run_id, job.id, status)
+        metrics.run_ended(job, done.run if done else run, status, started_at=started_at,
+                          hostname=worker_id or rt.hostname, queue=rt.settings.queue)
         return status, done
     finally:
         _release(leases)

@@ -18,10 +18,12 @@ from clawsched.sched.store import deliveries
 from clawsched.sched.store.tables import utcnow
 
 from ..gateway.client import client_for
+from ..metrics import counted_delivery
 
 log = logging.getLogger(__name__)
 
 
+@counted_delivery("chat")
 def send_chat(rt: Runtime, run_id: str | None, kind: str, channel: str | None, to: str, text: str) -> str:
     """Deliver ``text`` once for (run, kind, to); returns the row's final status (or ``duplicate``)."""
     row = deliveries.claim(rt.store, run_id, kind, to, now=utcnow())

@@ -23,6 +23,7 @@ from clawsched.sched.store import deliveries
 from clawsched.sched.store.models import Job, Run
 from clawsched.sched.store.tables import utcnow
 
+from ..metrics import counted_delivery
 from . import egress
 
 log = logging.getLogger(__name__)
@@ -80,6 +81,7 @@ def _retrying(rt: Runtime, run_id: str) -> Retrying:
                                                         st.attempt_number, st.outcome and st.outcome.exception()))
 
 
+@counted_delivery("webhook")
 def send_webhook(rt: Runtime, job: Job, run: Run) -> str:
     """POST the run once; returns the ledger row's final status (or ``duplicate``)."""
     url = job.delivery_to or ""

@@ -1,0 +1,73 @@
+"""A beat's metrics: what each pass of its loop claimed and how long the pass took, how late its fires
+were claimed (and how many slots a late fire skipped), and the ``/metrics`` endpoint it serves on a
+loopback port when ``CLAWSCHED_BEAT_METRICS_PORT`` is set: its own metrics plus the fleet's state read
+from Redis when scraped (live workers and beats, queue depth). The names are in ``clawsched.sched.metrics``.
+
+Every update is in memory; nothing here reads the store or Redis on the beat's loop.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from clawsched.sched import metrics as m
+from clawsched.sched.rules import schedules
+from clawsched.sched.settings import Settings
+
+log = logging.getLogger(__name__)
+
+MISSED_CAP = 100  # slots counted per late fire at most (counting costs a schedule step each)
+
+
+def dispatched(fires: int, pending: int) -> None:
+    if fires:
+        m.BEAT_DISPATCHED.labels("fire").inc(fires)
+    if pending:
+        m.BEAT_DISPATCHED.labels("pending").inc(pending)
+
+
+def loop_took(seconds: float) -> None:
+    m.BEAT_LOOP.observe(max(0.0, seconds))
+
+
+def fires_claimed(fires: Iterable[tuple[Any, datetime]], now: datetime) -> None:
+    """Observe each claimed fire's lag (``(schedule source, due)`` pairs: a job row or spec and the
+    instant it was due); a late one also counts the slots ``schedules.advance`` skipped."""
+    for job, due in fires:
+        lag = (now - due).total_seconds()
+        m.BEAT_CLAIM_LAG.observe(max(0.0, lag))
+        if lag <= m.LATE_FIRE_S:
+            continue
+        m.BEAT_FIRES_LATE.inc()
+        try:
+            missed = schedules.skipped_slots(schedules.Schedule.of(job), due, now, cap=MISSED_CAP)
+        except Exception:  # a metric never stops the beat
+            log.exception("could not count the slots a late fire skipped (due %s)", due)
+            continue
+        if missed:
+            m.BEAT_FIRES_MISSED.inc(missed)
+
+
+class Endpoint:
+    """The beat's ``/metrics`` server, when a port is configured."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.server: Any = None
+
+    def start(self) -> Endpoint:
+        port = self.settings.beat_metrics_port
+        if port:
+            registry = m.exposition(m.BEAT, m.FleetCollector(self.settings))
+            self.server = m.serve(registry, self.settings.metrics_host, port)
+            log.info("beat metrics on http://%s:%s/metrics", self.settings.metrics_host, port)
+        return self
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+            self.server = None
