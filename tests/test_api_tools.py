@@ -27,7 +27,7 @@ SEED_JOB = {"name": "Morning brief", "schedule": {"kind": "cron", "expr": "0 7 *
                                                      "timeoutSeconds": 120},
             "delivery": {"mode": "none"}}
 
-TOOL_NAMES = {"cron.status", "cron.list", "cron.add", "cron.update", "cron.remove", "cron.run", "cron.runs",
+TOOL_NAMES = {"cron.status", "cron.list", "cron.get", "cron.add", "cron.update", "cron.remove", "cron.run", "cron.runs",
               "cron.wake", "heartbeat.list", "heartbeat.add", "heartbeat.update", "heartbeat.remove",
               "heartbeat.run", "proactive.runs", "approvals.list", "approvals.approve", "approvals.reject",
               "runs.get"}
@@ -131,7 +131,7 @@ def test_bad_arguments_name_the_field_as_the_caller_wrote_it(client):
 
 def test_unknown_tools_jobs_and_runs_are_404_with_their_own_codes(client):
     assert failure(client, {"tool": "cron.explode", "args": {}}, 404)["code"] == "UnknownTool"
-    for tool in ("cron.run", "cron.runs", "cron.remove", "heartbeat.run"):
+    for tool in ("cron.get", "cron.run", "cron.runs", "cron.remove", "heartbeat.run"):
         error = failure(client, {"tool": tool, "args": {"jobId": "no-such-job"}}, 404)
         assert error["code"] == "NotFound" and "no-such-job" in error["message"]
     error = failure(client, {"tool": "cron.update", "args": {"id": "no-such-job", "patch": {"enabled": False}}}, 404)
@@ -143,9 +143,12 @@ def test_unknown_tools_jobs_and_runs_are_404_with_their_own_codes(client):
 def test_update_remove_and_dry_run_go_through_the_job_services(client, store):
     dry = invoke(client, {"tool": "cron.add", "dryRun": True, "args": {"job": SEED_JOB}})["result"]
     assert dry["dryRun"] is True and jobs.count(store)["total"] == 0
+    inside = invoke(client, {"tool": "cron", "args": {"action": "add", "dryRun": True, "job": SEED_JOB}})
+    assert inside["result"]["dryRun"] is True and jobs.count(store)["total"] == 0
     job_id = invoke(client, {"tool": "cron.add", "args": {"job": SEED_JOB}})["result"]["jobId"]
     invoke(client, {"tool": "cron.update", "args": {"jobId": job_id, "patch": {"enabled": False}}})
     assert jobs.get(store, job_id).enabled is False
+    assert invoke(client, {"tool": "cron.get", "args": {"id": job_id}})["result"]["job"]["enabled"] is False
     assert invoke(client, {"tool": "cron.list", "args": {}})["result"]["total"] == 0
     assert invoke(client, {"tool": "cron.list", "args": {"includeDisabled": True}})["result"]["total"] == 1
     moved = invoke(client, {"tool": "cron", "args": {"action": "update", "id": job_id,

@@ -34,6 +34,10 @@ def list_jobs(ctx: Context, args: CronList) -> dict[str, Any]:
             "offset": page.offset}
 
 
+def get(ctx: Context, args: JobRef) -> dict[str, Any]:
+    return {"job": views.job(jobs.get(ctx.store, args.jobId))}
+
+
 def add(ctx: Context, args: CronAdd) -> dict[str, Any]:
     raw = {**(args.model_extra or {}), "job": args.job}
     job, where = canonical.job_object(raw, "job")
@@ -104,6 +108,7 @@ TOOLS = (
          "and whether the database, Redis, beats and workers are up.", NoArgs, status),
     Tool("cron.list", "List jobs (enabled ones unless includeDisabled), oldest first, with paging.", CronList,
          list_jobs),
+    Tool("cron.get", "One job with every field.", JobRef, get),
     Tool("cron.add", "Create a job from OpenClaw cron-tool JSON ({job: {name, schedule, payload, sessionTarget, "
          "delivery, ...}}, or the job's fields beside `action`) or clawsched's flat JSON.", CronAdd, add),
     Tool("cron.update", "Change a job: jobId and a patch in the same shape (or the fields beside jobId); the "

@@ -51,7 +51,8 @@ def invoke(body: ToolInvocation, rt: Runtime = Depends(state.runtime)) -> JSONRe
     name, raw = resolve(body)
     tool = registry.find(name)
     args = parse(tool.args, raw)
-    ctx = Context(runtime=rt, now=utcnow(), session_key=body.sessionKey, dry_run=body.dryRun)
+    ctx = Context(runtime=rt, now=utcnow(), session_key=body.sessionKey,
+                  dry_run=body.dryRun or raw.get("dryRun") is True)
     result = tool.run(ctx, args)
     log.info("tool %s: %s", tool.name, {k: v for k, v in result.items() if k in ("jobId", "runId", "removed")})
     return JSONResponse({"ok": True, "result": result, **{k: result[k] for k in tool.promote if k in result}})
