@@ -169,4 +169,4 @@ def test_a_client_generated_from_the_openapi_document_drives_add_run_runs(api_ur
     assert entry["runId"] == ran.run_id and entry["outcome"]["status"] == "ok"
     missing = invoke_tool.sync(client=client, body=models.ToolInvocation(
         tool="cron.runs", args=models.ToolInvocationArgs.from_dict({"jobId": "no-such-job"})))
-    assert isinstance(missing, models.ToolFailure) and missing.error.code == "NotFound"
+    assert isinstance(missing, models.ErrorOut) and missing.error.code == "NotFound"

@@ -103,21 +103,21 @@ class HeartbeatUpdate(HeartbeatFields):
 class ProactiveRuns(Args):
     limit: Limit = 50
     offset: Annotated[int, Field(ge=0)] = 0
-    jobId: str | None = Field(None, description="Only this job's runs")
+    jobId: str | None = Field(None, max_length=64, description="Only this job's runs")
     status: list[str] | str | None = Field(None, description="One status or a list (ok, error, running, ...)")
     since: datetime | None = Field(None, description="Runs created at or after this ISO-8601 instant")
 
 
 class ApprovalsList(Args):
     status: Literal["pending", "approved", "rejected", "expired", "all"] = "pending"
-    jobId: str | None = None
+    jobId: str | None = Field(None, max_length=64)
     limit: Limit = 100
     offset: Annotated[int, Field(ge=0)] = 0
 
 
 class ApprovalDecision(Args):
-    jobId: str | None = Field(None, description="Decide this job's oldest pending approval")
-    approvalId: str | None = Field(None, description="Decide this approval")
+    jobId: str | None = Field(None, max_length=64, description="Decide this job's oldest pending approval")
+    approvalId: str | None = Field(None, max_length=64, description="Decide this approval")
     reason: str | None = Field(None, max_length=2000)
     by: str = Field("api", min_length=1, max_length=128, description="Who decided (recorded on the approval)")
 

@@ -21,26 +21,26 @@ from clawsched.sched.runtime import Runtime
 from clawsched.sched.store.models import utcnow
 
 from .. import state
+from ..resources.common import refuse_nul
+from ..resources.models import ErrorOut, errors
 from . import registry
 from .args import parse
 from .base import Context
-from .models import ToolAnswer, ToolFailure, ToolInvocation, ToolList
+from .models import ToolAnswer, ToolInvocation, ToolList
 
 log = logging.getLogger(__name__)
 
-router = APIRouter(tags=["tools"])
+router = APIRouter(tags=["tools"], dependencies=[Depends(refuse_nul)])
 
 _FAILURES: dict[int | str, dict[str, Any]] = {
-    401: {"model": ToolFailure, "description": "No valid API token"},
-    404: {"model": ToolFailure, "description": "Unknown tool, job, run or approval"},
-    409: {"model": ToolFailure, "description": "The object's state does not allow it (e.g. already resolved)"},
-    422: {"model": ToolFailure, "description": "Bad arguments; `field` names the one at fault"},
-    503: {"model": ToolFailure, "description": "The database or Redis cannot be reached"},
+    **errors(401, 409, 422, body=True),
+    404: {"model": ErrorOut, "description": "No such tool (`UnknownTool`), job, run or approval (`NotFound`)."},
+    503: {"model": ErrorOut, "description": "The database cannot be reached."},
 }
 
 
 @router.get("/v1/tools", operation_id="listTools", summary="Every tool with the JSON schema of its arguments",
-            response_model=ToolList, responses={401: _FAILURES[401]})
+            response_model=ToolList, responses=errors(401))
 def list_tools() -> JSONResponse:
     return JSONResponse({"ok": True, "tools": registry.describe()})
 

@@ -36,19 +36,6 @@ class ToolAnswer(BaseModel):
     runId: str | None = None
 
 
-class ToolError(BaseModel):
-    code: str = Field(description="NotFound, UnknownTool, SpecError, Conflict, Unauthorized, ...")
-    message: str = Field(description="What was wrong, naming the object and the field")
-    field: str | None = Field(None, description="The argument at fault, as the caller wrote it (job.schedule.expr)")
-
-
-class ToolFailure(BaseModel):
-    """``{ok: false, error: {code, message, field}}``."""
-
-    ok: bool = False
-    error: ToolError
-
-
 class ToolSpec(BaseModel):
     name: str
     description: str

@@ -10,6 +10,7 @@ from clawsched.sched import approvals, runs
 from clawsched.sched.errors import SpecError
 from clawsched.sched.states import RunStatus
 
+from ..resources.common import utc
 from . import views
 from .args import ApprovalDecision, ApprovalsList, ProactiveRuns, RunRef
 from .base import Context, Tool
@@ -26,7 +27,7 @@ def _statuses(value: list[str] | str | None) -> list[str]:
 
 
 def proactive_runs(ctx: Context, args: ProactiveRuns) -> dict[str, Any]:
-    page = runs.search(ctx.store, job_id=args.jobId, statuses=_statuses(args.status), since=args.since,
+    page = runs.search(ctx.store, job_id=args.jobId, statuses=_statuses(args.status), since=utc(args.since, "since"),
                        limit=args.limit, offset=args.offset)
     return {"runs": [views.run(r) for r in page.rows], "total": page.total, "limit": page.limit,
             "offset": page.offset}
