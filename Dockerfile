@@ -8,7 +8,7 @@ COPY sched ./sched
 COPY workers ./workers
 COPY beat ./beat
 COPY cli ./cli
-RUN pip install --no-cache-dir '.[flower]'
+RUN pip install --no-cache-dir .
 USER clawsched
 ENV CLAWSCHED_HOME=/var/lib/clawsched
 CMD ["clawsched", "--help"]

@@ -32,6 +32,7 @@ COMMANDS: dict[str, str] = {
     "demo": "procs_cmd",
     "dispatch": "dispatch_cmd",
     "enqueue": "dispatch_cmd",
+    "flower": "flower_cmd",
     "jobs": "jobs_cmd",
     "msg": "msg_cmd",
     "runs": "runs_cmd",

@@ -376,10 +376,9 @@ def test_claim_due_fires_queues_each_due_fire_once_and_moves_the_job_on(store):
     make_job(store, "later")  # next fire 2027-01-01
     make_run(store, taken.id, scheduled_for=at(1))  # another beat claimed this fire
     ((run_id, job_name),) = claims.claim_due_fires(store, at(5))
-    assert job_name == due.name
     row = runs.get(store, run_id)
-    assert (row.job_id, row.status, row.trigger, row.scheduled_for, row.dispatched_at) == (
-        due.id, "queued", "schedule", at(1), at(5))
+    assert (row.job_id, job_name, row.status, row.trigger, row.scheduled_for, row.dispatched_at) == (
+        due.id, due.name, "queued", "schedule", at(1), at(5))
     upcoming = schedules.advance(schedules.Schedule.of(due), at(1), at(5))
     assert upcoming is not None and upcoming > at(5)
     assert [jobs.get(store, j.id).next_run_at for j in (due, taken)] == [upcoming, upcoming]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from clawsched.sched.coordination.leases import Lease
 from clawsched.sched.errors import RunOverlap
@@ -33,15 +34,28 @@ from .post_run import pipeline
 log = logging.getLogger(__name__)
 
 
+class Ended(NamedTuple):
+    """How one delivery of a run ended here: the status it left the run in (None: a duplicate message, or
+    the run vanished) and, when this worker recorded the outcome, the run and job as it left them."""
+
+    status: RunStatus | None
+    finished: Finished | None = None
+
+
 def execute_and_process(rt: Runtime, run_id: str, *, worker_id: str | None = None) -> RunStatus | None:
     """``execute``, then the post-run pipeline in the same process (retries, chains, delivery)."""
+    return execute_and_report(rt, run_id, worker_id=worker_id).status
+
+
+def execute_and_report(rt: Runtime, run_id: str, *, worker_id: str | None = None) -> Ended:
+    """``execute_and_process``, with the finished run and job (what the run task reports to Flower)."""
     status, done = _execute(rt, run_id, worker_id, finalize_inline=True)
     if done is not None:
         if not done.finalized and done.job is not None:
             pipeline.run_steps(rt, done.job, done.run, now=done.run.finished_at or utcnow())
     elif status is not None and status.terminal:
         pipeline.process(rt, run_id, now=utcnow())
-    return status
+    return Ended(status, done)
 
 
 def execute(rt: Runtime, run_id: str, *, worker_id: str | None = None) -> RunStatus | None:

@@ -1,4 +1,8 @@
-"""Celery tasks: each body is a few lines that call a service. Celery is only the carrier."""
+"""Celery tasks: each body is a few lines that call a service. Celery is only the carrier.
+
+What Flower shows: a run task's state and result come from ``reporting`` (FAILURE for a run that ended
+error, timeout or crashed); the maintenance task sends no task events, so it stays out of the task list.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ from clawsched.sched import tasknames
 from clawsched.sched.runtime import Runtime
 from clawsched.sched.store.tables import utcnow
 
-from . import execution
+from . import execution, reporting
 from .post_run import pipeline
 from .upkeep import passes
 
@@ -28,19 +32,19 @@ def runtime_of(app: Celery) -> Runtime:
 
 
 def register(app: Celery) -> None:
-    @app.task(name=tasknames.RUN, bind=True, ignore_result=True, shared=False)
-    def run(self: Any, run_id: str) -> str:
+    @app.task(name=tasknames.RUN, bind=True, ignore_result=True, shared=False, throws=(reporting.RunFailed,),
+              acks_on_failure_or_timeout=True)
+    def run(self: Any, run_id: str) -> Any:
         rt = runtime_of(self.app)
         if rt.settings.post_run == "inline":
-            execution.execute_and_process(rt, run_id, worker_id=self.request.hostname)
-        else:
-            execution.execute(rt, run_id, worker_id=self.request.hostname)
-        return run_id
+            return reporting.report(execution.execute_and_report(rt, run_id, worker_id=self.request.hostname))
+        execution.execute(rt, run_id, worker_id=self.request.hostname)
+        return run_id  # the argument of the ``finished`` callback, which runs the pipeline
 
     @app.task(name=tasknames.FINISHED, bind=True, ignore_result=True, shared=False)
     def finished(self: Any, run_id: str) -> None:
         pipeline.process(runtime_of(self.app), run_id, now=utcnow())
 
-    @app.task(name=tasknames.MAINTENANCE, bind=True, ignore_result=True, shared=False)
+    @app.task(name=tasknames.MAINTENANCE, bind=True, ignore_result=True, shared=False, send_events=False)
     def maintain(self: Any) -> dict[str, int]:
         return passes.run_all(runtime_of(self.app), self.app, utcnow())
