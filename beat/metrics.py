@@ -24,31 +24,32 @@ MISSED_CAP = 100  # slots counted per late fire at most (counting costs a schedu
 
 def dispatched(fires: int, pending: int) -> None:
     if fires:
-        m.BEAT_DISPATCHED.labels("fire").inc(fires)
+        m.beat_metrics().dispatched.labels("fire").inc(fires)
     if pending:
-        m.BEAT_DISPATCHED.labels("pending").inc(pending)
+        m.beat_metrics().dispatched.labels("pending").inc(pending)
 
 
 def loop_took(seconds: float) -> None:
-    m.BEAT_LOOP.observe(max(0.0, seconds))
+    m.beat_metrics().loop.observe(max(0.0, seconds))
 
 
 def fires_claimed(fires: Iterable[tuple[Any, datetime]], now: datetime) -> None:
     """Observe each claimed fire's lag (``(schedule source, due)`` pairs: a job row or spec and the
     instant it was due); a late one also counts the slots ``schedules.advance`` skipped."""
+    beat = m.beat_metrics()
     for job, due in fires:
         lag = (now - due).total_seconds()
-        m.BEAT_CLAIM_LAG.observe(max(0.0, lag))
+        beat.claim_lag.observe(max(0.0, lag))
         if lag <= m.LATE_FIRE_S:
             continue
-        m.BEAT_FIRES_LATE.inc()
+        beat.fires_late.inc()
         try:
             missed = schedules.skipped_slots(schedules.Schedule.of(job), due, now, cap=MISSED_CAP)
         except Exception:  # a metric never stops the beat
             log.exception("could not count the slots a late fire skipped (due %s)", due)
             continue
         if missed:
-            m.BEAT_FIRES_MISSED.inc(missed)
+            beat.fires_missed.inc(missed)
 
 
 class Endpoint:

@@ -11,6 +11,7 @@ Run it as ``clawsched beat`` or ``celery -A clawsched.workers.app beat -S clawsc
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from typing import Any
@@ -78,7 +79,8 @@ class SQLScheduler(Scheduler):
         sent, limit = 0, self.settings.beat_batch_size
         while True:
             now = utcnow()
-            fires = claims.claim_due_fires(self._runtime.store, now, limit)
+            fires = claims.claim_due_fires(self._runtime.store, now, limit,
+                                           observe=functools.partial(metrics.fires_claimed, now=now))
             pending = claims.claim_due_runs(self._runtime.store, now, limit)
             metrics.dispatched(len(fires), len(pending))
             if fires or pending:

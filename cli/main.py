@@ -119,7 +119,7 @@ def _status_lines(info: dict[str, Any]) -> list[str]:
 
 
 def _state(check: dict[str, Any]) -> str:
-    return "ok" if check["ok"] else f"DOWN ({check.get('error', 'no answer')})"
+    return "ok" if check["ok"] else f"-- {check.get('error') or 'down'}"
 
 
 def _fleet_lines(kind: str, check: dict[str, Any]) -> list[str]:

@@ -14,6 +14,7 @@ Histograms are labelled by low-cardinality values only; per-job detail is in the
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
@@ -36,33 +37,56 @@ LOOP_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.
 LATE_FIRE_S = 10.0  # a fire claimed later than this after its due instant counts as late
 FAILED = ("error", "timeout", "crashed")
 
-RUNS = Counter("clawsched_runs", "Runs a worker finished, by job and outcome status (ok, error, timeout, "
-               "cancelled, skipped, ...)", ["job_id", "job_name", "status"], registry=WORKER)
-TASK_SUCCEEDED = Counter("celery_task_succeeded", "Runs that ended ok (celery-exporter's name; `name` is the "
-                         "job's name)", ["name", "hostname", "queue_name"], registry=WORKER)
-TASK_FAILED = Counter("celery_task_failed", "Runs that ended error, timeout or crashed (celery-exporter's name; "
-                      "`exception` is the run status)", ["name", "hostname", "queue_name", "exception"],
-                      registry=WORKER)
-RUN_DURATION = Histogram("clawsched_run_duration_seconds", "How long a run executed, by executor kind and "
-                         "status", ["kind", "status"], buckets=DURATION_BUCKETS, registry=WORKER)
-RUN_LATENESS = Histogram("clawsched_run_lateness_seconds", "From the instant a run was due (its scheduled "
-                         "fire, or its not-before instant) to its start on a worker", ["trigger"],
-                         buckets=LAG_BUCKETS, registry=WORKER)
-DELIVERIES = Counter("clawsched_deliveries", "Delivery outcomes (chat messages and webhooks): delivered, failed, "
-                     "duplicate (already claimed; nothing sent)", ["channel", "outcome"], registry=WORKER)
+class WorkerMetrics:
+    """What a worker records about its runs and deliveries (``worker_metrics()`` builds it once)."""
 
-BEAT_DISPATCHED = Counter("clawsched_beat_dispatched", "Runs a beat claimed and sent: `fire` (a scheduled fire) "
-                          "or `pending` (a manual run, retry, child or deferred run whose time came)", ["source"],
-                          registry=BEAT)
-BEAT_CLAIM_LAG = Histogram("clawsched_beat_claim_lag_seconds", "From a fire's due instant to the beat's claim of "
-                           "it", buckets=LAG_BUCKETS, registry=BEAT)
-BEAT_LOOP = Histogram("clawsched_beat_loop_seconds", "One pass of the beat's loop: claim everything due and send "
-                      "it", buckets=LOOP_BUCKETS, registry=BEAT)
-BEAT_FIRES_LATE = Counter("clawsched_beat_fires_late", f"Fires claimed more than {LATE_FIRE_S:g}s after they "
-                          "were due (the beat was down, stalled or behind)", registry=BEAT)
-BEAT_FIRES_MISSED = Counter("clawsched_beat_fires_missed", "Schedule slots that passed while a fire was late and "
-                            "were skipped (a late job fires once, then moves to its next future slot)",
-                            registry=BEAT)
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.runs = Counter("clawsched_runs", "Runs a worker finished, by job and outcome status (ok, error, "
+                            "timeout, cancelled, skipped, ...)", ["job_id", "job_name", "status"], registry=registry)
+        self.task_succeeded = Counter("celery_task_succeeded", "Runs that ended ok (celery-exporter's name; `name` "
+                                      "is the job's name)", ["name", "hostname", "queue_name"], registry=registry)
+        self.task_failed = Counter("celery_task_failed", "Runs that ended error, timeout or crashed (celery-exporter's "
+                                   "name; `exception` is the run status)", ["name", "hostname", "queue_name",
+                                                                            "exception"], registry=registry)
+        self.run_duration = Histogram("clawsched_run_duration_seconds", "How long a run executed, by session target "
+                                      "(shell, isolated, session, main) and status", ["session_target", "status"],
+                                      buckets=DURATION_BUCKETS, registry=registry)
+        self.run_lateness = Histogram("clawsched_run_lateness_seconds", "From the instant a run was due (its "
+                                      "scheduled fire, else its not-before instant) to its start on a worker",
+                                      ["trigger"], buckets=LAG_BUCKETS, registry=registry)
+        self.deliveries = Counter("clawsched_deliveries", "Delivery outcomes (chat messages and webhooks): "
+                                  "delivered, failed, duplicate (already claimed; nothing sent)",
+                                  ["channel", "outcome"], registry=registry)
+
+
+class BeatMetrics:
+    """What a beat records about its loop and claims (``beat_metrics()`` builds it once)."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.dispatched = Counter("clawsched_beat_dispatched", "Runs a beat claimed and sent: `fire` (a scheduled "
+                                  "fire) or `pending` (a manual run, retry, child or deferred run whose time came)",
+                                  ["source"], registry=registry)
+        self.claim_lag = Histogram("clawsched_beat_claim_lag_seconds", "From a fire's due instant to the beat's "
+                                   "claim of it", buckets=LAG_BUCKETS, registry=registry)
+        self.loop = Histogram("clawsched_beat_loop_seconds", "One pass of the beat's loop: claim everything due and "
+                              "send it", buckets=LOOP_BUCKETS, registry=registry)
+        self.fires_late = Counter("clawsched_beat_fires_late", f"Fires claimed more than {LATE_FIRE_S:g}s after they "
+                                  "were due (the beat was down, stalled or behind)", registry=registry)
+        self.fires_missed = Counter("clawsched_beat_fires_missed", "Schedule slots that passed while a fire was late "
+                                    "and were skipped (a late job fires once, then moves to its next future slot; "
+                                    "at most 100 counted per late fire)", registry=registry)
+
+
+@functools.cache
+def worker_metrics() -> WorkerMetrics:
+    """Built on first use, so a process only exports the metrics of what it is (a worker's prefork children
+    build theirs after the fork)."""
+    return WorkerMetrics(WORKER)
+
+
+@functools.cache
+def beat_metrics() -> BeatMetrics:
+    return BeatMetrics(BEAT)
 
 
 def multiprocess_dir() -> str | None:

@@ -43,7 +43,7 @@ def database(store: Store) -> dict[str, Any]:
             conn.execute(text("SELECT 1"))
         return {"ok": True, "url": url}
     except Exception as exc:
-        return {"ok": False, "url": url, "error": _error(exc)}
+        return {"ok": False, "url": url, "error": f"down: {_error(exc)}"}
 
 
 def redis(settings: Settings) -> tuple[dict[str, Any], Any]:

@@ -98,7 +98,7 @@ def test_update_enable_disable_delete(run_cli, store):
 
 def test_status_schema_and_version(run_cli):
     status = json.loads(run_cli("status", "--json").output)
-    assert status["redis_ok"] is True and status["jobs"] == {"total": 0, "enabled": 0}
+    assert status["checks"]["redis"]["ok"] is True and status["jobs"] == {"total": 0, "enabled": 0}
     schema = json.loads(run_cli("schema", "jobs").output)
     assert "schedule_cron" in json.dumps(schema)
     run_schema = json.loads(run_cli("schema", "runs").output)

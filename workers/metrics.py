@@ -37,19 +37,19 @@ def run_ended(job: Job, run: Run, status: RunStatus | None, *, started_at: datet
     if status is None or not status.terminal:
         return  # a duplicate message, a run that waits, or one whose outcome is still being written
     try:
-        name = job.name or job.id
-        m.RUNS.labels(job.id, name, status.value).inc()
+        name, w = job.name or job.id, m.worker_metrics()
+        w.runs.labels(job.id, name, status.value).inc()
         if status == RunStatus.OK:
-            m.TASK_SUCCEEDED.labels(name, hostname, queue).inc()
+            w.task_succeeded.labels(name, hostname, queue).inc()
         elif status.value in m.FAILED:
-            m.TASK_FAILED.labels(name, hostname, queue, status.value).inc()
+            w.task_failed.labels(name, hostname, queue, status.value).inc()
         if started_at is None:
             return
         due = run.scheduled_for or run.not_before or run.created_at
         if due is not None:
-            m.RUN_LATENESS.labels(run.trigger).observe(max(0.0, (started_at - due).total_seconds()))
+            w.run_lateness.labels(run.trigger).observe(max(0.0, (started_at - due).total_seconds()))
         seconds = run.duration_ms / 1000.0 if run.duration_ms is not None else (utcnow() - started_at).total_seconds()
-        m.RUN_DURATION.labels(job.session_target, status.value).observe(max(0.0, seconds))
+        w.run_duration.labels(job.session_target, status.value).observe(max(0.0, seconds))
     except Exception:  # a metric must never fail a run
         log.exception("could not record metrics of run %s of job %s", run.id, job.id)
 
@@ -61,7 +61,7 @@ def counted_delivery(channel: str) -> Callable[[F], F]:
         @functools.wraps(fn)
         def send(*args: Any, **kwargs: Any) -> str:
             outcome = fn(*args, **kwargs)
-            m.DELIVERIES.labels(channel, outcome).inc()
+            m.worker_metrics().deliveries.labels(channel, outcome).inc()
             return outcome
 
         return send  # type: ignore[return-value]

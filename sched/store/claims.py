@@ -16,7 +16,7 @@ the beat can name the job in the run's message (what Flower shows) without a que
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -69,8 +69,10 @@ def due_fires_query(dialect: str, now: datetime, limit: int) -> Any:
     return q.with_for_update(skip_locked=True, of=JOBS) if dialect == "postgresql" else q
 
 
-def claim_due_fires(store: Store, now: datetime, limit: int = 500) -> list[Claimed]:
-    """Claim up to ``limit`` due fires; returns the queued runs to send to the workers.
+def claim_due_fires(store: Store, now: datetime, limit: int = 500, *,
+                    observe: Callable[[list[tuple[Any, datetime]]], None] | None = None) -> list[Claimed]:
+    """Claim up to ``limit`` due fires; returns the queued runs to send to the workers. ``observe``, when
+    given, is handed each claimed fire's job row (its schedule columns) and due instant after the commit.
 
     Core on one connection, not an ORM session: the batch statements below are Core, and nothing here needs
     ORM objects.
@@ -86,9 +88,14 @@ def claim_due_fires(store: Store, now: datetime, limit: int = 500) -> list[Claim
         ]
         if store.dialect == "postgresql":
             _advance_pg(conn, fires)
-            return _insert_runs_pg(conn, fires, now)
-        _advance_executemany(conn, fires)
-        return _insert_runs_executemany(conn, fires, now)
+            claimed = _insert_runs_pg(conn, fires, now)
+        else:
+            _advance_executemany(conn, fires)
+            claimed = _insert_runs_executemany(conn, fires, now)
+    if observe is not None:
+        kept = {c.run_id for c in claimed}
+        observe([(row, fire.due) for row, fire in zip(rows, fires, strict=True) if fire.run_id in kept])
+    return claimed
 
 
 def _run_row(fire: Fire, now: datetime) -> dict[str, Any]:
