@@ -6,6 +6,11 @@ so a duplicate message, a cancel from another host or a reaper that declared the
 or lose cleanly. While the run goes on, the process's heartbeat thread refreshes its liveness in SQL
 and renews its leases in Redis; when the heartbeat finds the row no longer ``running`` (cancelled),
 it tells the executor to stop. Each decision reads the clock once and passes the instant down.
+
+A database blip is retried by the store verbs themselves (``store.retrying``). If the store stays down
+while a run is loaded or started, the message goes back to the queue (``Reject(requeue=True)``) instead
+of being acknowledged; if it stays down while an outcome is recorded, the run stays ``running`` under
+its heartbeat and the outcome is written in the background (``unrecorded``), never left to the reaper.
 """
 
 from __future__ import annotations
@@ -13,7 +18,9 @@ from __future__ import annotations
 import logging
 import threading
 from datetime import datetime, timedelta
-from typing import NamedTuple
+from typing import Any, NamedTuple
+
+from celery.exceptions import Reject
 
 from clawsched.sched.coordination.leases import Lease
 from clawsched.sched.errors import RunOverlap
@@ -24,9 +31,10 @@ from clawsched.sched.states import RunStatus
 from clawsched.sched.store import finishing, starting
 from clawsched.sched.store.finishing import Finalize, Finished
 from clawsched.sched.store.models import Job, Run
+from clawsched.sched.store.retrying import StoreUnavailable
 from clawsched.sched.store.tables import utcnow
 
-from . import cancellation, gates, heartbeats, metrics
+from . import cancellation, gates, heartbeats, metrics, unrecorded
 from .executors.base import ExecutionContext
 from .executors.registry import executor_for
 from .post_run import pipeline
@@ -68,7 +76,10 @@ def _execute(rt: Runtime, run_id: str, worker_id: str | None, *,
              finalize_inline: bool) -> tuple[RunStatus | None, Finished | None]:
     now = utcnow()
     worker = starting.Worker(rt.hostname, rt.pid, worker_id)
-    loaded = starting.load(rt.store, run_id, free=gates.all_free(gates.GATES), worker=worker, now=now)
+    try:
+        loaded = starting.load(rt.store, run_id, free=gates.all_free(gates.GATES), worker=worker, now=now)
+    except StoreUnavailable as exc:
+        raise _back_to_queue(run_id, exc) from exc
     if loaded is None:
         return None, None
     job, run = loaded.job, loaded.run
@@ -76,7 +87,10 @@ def _execute(rt: Runtime, run_id: str, worker_id: str | None, *,
     try:
         started_at = now
         if not loaded.started:
-            status, started_at = _start(rt, job, run, leases, worker, now)
+            try:
+                status, started_at = _start(rt, job, run, leases, worker, now)
+            except StoreUnavailable as exc:
+                raise _back_to_queue(run_id, exc) from exc
             if status != RunStatus.RUNNING:
                 metrics.run_ended(job, run, status, started_at=None, hostname=worker_id or rt.hostname,
                                   queue=rt.settings.queue)
@@ -90,6 +104,14 @@ def _execute(rt: Runtime, run_id: str, worker_id: str | None, *,
         return status, done
     finally:
         _release(leases)
+
+
+def _back_to_queue(run_id: str, exc: StoreUnavailable) -> Reject:
+    """The store stayed down while the run was loaded or started (each verb retried for
+    ``retrying.START``): the message goes back to the queue instead of being acknowledged, so the run is
+    tried again as soon as a worker takes it, not when the lost-message pass requeues it minutes later."""
+    log.error("run %s: the database is unavailable; its message goes back to the queue (%s)", run_id, exc)
+    return Reject(str(exc), requeue=True)
 
 
 def _start(rt: Runtime, job: Job, run: Run, leases: list[Lease], worker: starting.Worker,
@@ -142,12 +164,37 @@ def _hold(rt: Runtime, job: Job, run: Run, blocked: gates.Blocked, now: datetime
 
 def _run(rt: Runtime, job: Job, run: Run, leases: list[Lease],
          finalize_inline: bool) -> tuple[RunStatus, Finished | None]:
+    """Execute, then record the outcome, with the heartbeat watching the run until it is recorded.
+
+    The outcome write retries transient store failures (``retrying.OUTCOME``) while the heartbeat keeps
+    the run alive; if the store is still down after that, the outcome goes to this process's background
+    writer (``unrecorded``) and the run stays ``running``, heartbeat and all, until it is written: an
+    outcome that could not be written is never left for the reaper to close ``crashed`` and replay.
+    """
     cancelled = threading.Event()
-    outcome = _execute_watched(rt, job, run, leases, cancelled)
-    if cancelled.is_set() and outcome.status != RunStatus.OK:
-        return RunStatus.CANCELLED, None  # the row already says cancelled; nothing to write
-    now = utcnow()
-    values = finishing.columns(run, outcome, now)
+    beats = heartbeats.service(rt)
+    beats.watch(run.id, leases, cancelled)
+    kept = False
+    try:
+        outcome = _execute_watched(rt, job, run, cancelled)
+        if cancelled.is_set() and outcome.status != RunStatus.OK:
+            return RunStatus.CANCELLED, None  # the row already says cancelled; nothing to write
+        beats.recording(run.id)
+        now = utcnow()
+        values = finishing.columns(run, outcome, now)
+        try:
+            return _record(rt, job, run, values, now, finalize_inline)
+        except StoreUnavailable:
+            kept = True
+            unrecorded.keep(rt, job, run, values, now)
+            return RunStatus.RUNNING, None
+    finally:
+        if not kept:
+            beats.forget(run.id)
+
+
+def _record(rt: Runtime, job: Job, run: Run, values: dict[str, Any], now: datetime,
+            finalize_inline: bool) -> tuple[RunStatus, Finished | None]:
     finalize = pipeline.finalize_when(job, finishing.preview(run, values)) if finalize_inline else Finalize.LATER
     done = finishing.finish_loaded(rt.store, job, run, values, now=now, finalize=finalize)
     if done is None:
@@ -155,10 +202,8 @@ def _run(rt: Runtime, job: Job, run: Run, leases: list[Lease],
     return RunStatus(done.run.status), done if finalize_inline else None
 
 
-def _execute_watched(rt: Runtime, job: Job, run: Run, leases: list[Lease], cancelled: threading.Event) -> Outcome:
-    """The executor's outcome, with the run's heartbeat and cancel channel watching it meanwhile."""
-    beats = heartbeats.service(rt)
-    beats.watch(run.id, leases, cancelled)
+def _execute_watched(rt: Runtime, job: Job, run: Run, cancelled: threading.Event) -> Outcome:
+    """The executor's outcome, with the cancel channel watching it meanwhile (the heartbeat is ``_run``'s)."""
     cancel_channel = cancellation.listener(rt)
     if cancel_channel is not None:
         cancel_channel.watch(run.id, cancelled)
@@ -169,7 +214,6 @@ def _execute_watched(rt: Runtime, job: Job, run: Run, leases: list[Lease], cance
         log.exception("executor failed for run %s", run.id)
         return Outcome(RunStatus.ERROR, error_message=f"executor error: {exc}", summary=str(exc)[:500])
     finally:
-        beats.forget(run.id)
         if cancel_channel is not None:
             cancel_channel.forget(run.id)
 

@@ -4,6 +4,11 @@ Each beat refreshes ``last_heartbeat`` of all this process's running runs in one
 renews their leases. A run the UPDATE no longer finds ``running`` was cancelled or reaped elsewhere:
 its cancel event is set and its executor stops. One thread per process instead of one per run keeps
 the per-run cost of a short job (a thread start and join) off the hot path.
+
+A beat the store fails transiently is tried again for ``retrying.BRIEF``, then missed (the next one
+tries again). A run stays watched until its outcome is written, retries included (``recording``), so a
+database blip between the end of a shell and the record of its outcome cannot let the reaper take the
+run for a dead worker's and close it ``crashed``.
 """
 
 from __future__ import annotations
@@ -15,7 +20,8 @@ from dataclasses import dataclass
 
 from clawsched.sched.coordination.leases import Lease
 from clawsched.sched.runtime import Runtime
-from clawsched.sched.store import liveness
+from clawsched.sched.store import liveness, retrying
+from clawsched.sched.store.retrying import StoreUnavailable
 from clawsched.sched.store.tables import utcnow
 
 log = logging.getLogger(__name__)
@@ -25,6 +31,7 @@ log = logging.getLogger(__name__)
 class Watched:
     leases: list[Lease]
     cancelled: threading.Event
+    recording: bool = False  # its outcome is being written: a beat that no longer finds it running is late
 
 
 class HeartbeatService:
@@ -40,6 +47,14 @@ class HeartbeatService:
         with self.lock:
             self.runs[run_id] = Watched(leases, cancelled)
 
+    def recording(self, run_id: str) -> None:
+        """The run's executor is done and its outcome is being written (and retried): keep it alive until
+        then, and do not take the row's leaving ``running`` for a cancel."""
+        with self.lock:
+            found = self.runs.get(run_id)
+            if found is not None:
+                found.recording = True
+
     def forget(self, run_id: str) -> None:
         with self.lock:
             self.runs.pop(run_id, None)
@@ -54,12 +69,17 @@ class HeartbeatService:
                 continue
             try:
                 self.beat(current)
+            except StoreUnavailable as exc:  # each attempt was logged; the next beat tries again
+                log.warning("heartbeat of %d runs missed: %s", len(current), exc)
             except Exception:  # a missed beat is survivable; the next one retries
                 log.exception("heartbeat of %d runs failed", len(current))
 
     def beat(self, current: dict[str, Watched]) -> None:
-        alive = liveness.heartbeat_many(self.rt.store, current, now=utcnow())
+        alive = retrying.call(lambda: liveness.heartbeat_many(self.rt.store, current, now=utcnow()),
+                              bound=retrying.BRIEF, what=f"heartbeat of runs {', '.join(sorted(current))[:200]}")
         for run_id, watched in current.items():
+            if run_id not in alive and watched.recording:
+                continue  # its outcome was written a moment ago; it is forgotten next
             if run_id not in alive:
                 log.info("run %s is no longer running (cancelled or reaped); stopping it", run_id)
                 watched.cancelled.set()

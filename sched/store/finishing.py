@@ -23,6 +23,7 @@ from clawsched.sched.outcomes import Outcome
 from clawsched.sched.rules import attempts
 from clawsched.sched.states import RunStatus
 
+from . import retrying
 from .dbapi import Transaction
 from .engine import Store
 from .models import Job, Run, detached
@@ -67,26 +68,70 @@ def preview(run: Run, values: dict[str, Any]) -> Run:
 
 
 def finish_loaded(store: Store, job: Job, run: Run, values: dict[str, Any], *, now: datetime,
-                  finalize: Finalize = Finalize.LATER) -> Finished | None:
-    """running -> terminal for a run whose rows the caller holds; None when the run was no longer running."""
+                  finalize: Finalize = Finalize.LATER, retried: bool = False) -> Finished | None:
+    """running -> terminal for a run whose rows the caller holds; None when the run was no longer running.
+
+    Transient store failures are retried for ``retrying.OUTCOME`` (losing an outcome costs a second
+    execution), then ``StoreUnavailable``. After a failed attempt (or when the caller says it tried
+    before: ``retried``) an UPDATE that matches nothing reads the row: a run finished at this very
+    ``finished_at`` with this status was finished by an earlier attempt whose answer was lost (its job
+    bookkeeping committed with it), and comes back as recorded, not as "no longer running".
+    """
     values = dict(values)
     if finalize == Finalize.NOW:
         values["finalized_at"] = now
-    unless_children = finalize == Finalize.UNLESS_CHILDREN
     ok = values["status"] == RunStatus.OK.value
     booked = attempts.bookkeeping(job, preview(run, values), now) if ok else {}
     params = ({f"v_{k}": v for k, v in values.items()} | {f"j_{k}": v for k, v in booked.items()}
               | {"b_run_id": run.id, "b_job_id": job.id, "b_now": now})
-    if store.dialect == "postgresql" and ok and finalize != Finalize.LATER:
-        return _finish_ok_in_one(store, job, params, tuple(values), tuple(booked), unless_children)
+    write = _Write(job, params, tuple(values), tuple(booked), ok, finalize)
+    return retrying.call(lambda: _write_outcome(store, write, now, retried), bound=retrying.OUTCOME,
+                         what=f"run {run.id} of job {job.id}: recording its outcome ({values['status']})",
+                         again=lambda: _write_outcome(store, write, now, True))
+
+
+@dataclass(frozen=True)
+class _Write:
+    """One outcome write: the statement's parameters and the shape that picks the statement."""
+
+    job: Job
+    params: dict[str, Any]
+    keys: tuple[str, ...]
+    booked: tuple[str, ...]
+    ok: bool
+    finalize: Finalize
+
+
+def _write_outcome(store: Store, w: _Write, now: datetime, retried: bool) -> Finished | None:
+    unless_children = w.finalize == Finalize.UNLESS_CHILDREN
+    if store.dialect == "postgresql" and w.ok and w.finalize != Finalize.LATER:
+        done = _finish_ok_in_one(store, w.job, w.params, w.keys, w.booked, unless_children)
+    else:
+        done = _finish_in_transaction(store, w, now, unless_children)
+    return _recorded_before(store, w.params) if done is None and retried else done
+
+
+def _finish_in_transaction(store: Store, w: _Write, now: datetime, unless_children: bool) -> Finished | None:
     with store.direct.transaction() as tx:
-        row = tx.first(_finish_statement(tuple(values), unless_children), params)
+        row = tx.first(_finish_statement(w.keys, unless_children), w.params)
         if row is None:
             return None
         final = detached(Run, row)
-        if ok:
-            return _book_success(tx, job, final, params, tuple(booked))
+        if w.ok:
+            return _book_success(tx, w.job, final, w.params, w.booked)
         return _book_failure(tx, final, now)
+
+
+def _recorded_before(store: Store, params: dict[str, Any]) -> Finished | None:
+    """The run as an earlier attempt of this same write left it, or None (someone else finished it)."""
+    direct = store.direct
+    row = direct.first(_RUN, params)
+    if (row is None or row["finished_at"] != params["v_finished_at"] or row["status"] != params["v_status"]
+            or row["status"] == RunStatus.RUNNING.value):
+        return None
+    jrow = direct.first(_JOB, params)
+    return Finished(detached(Run, row), detached(Job, jrow) if jrow is not None else None,
+                    row["finalized_at"] is not None)
 
 
 def _finish_ok_in_one(store: Store, job: Job, params: dict[str, Any], keys: tuple[str, ...],
@@ -162,6 +207,7 @@ def _job_update(keys: tuple[str, ...]) -> Any:
 _CHILD = JOBS.alias("child")
 _JOB = select(JOBS).where(JOBS.c.id == bindparam("b_job_id"))
 _JOB_FOR_UPDATE = _JOB.with_for_update()
+_RUN = select(RUNS).where(RUNS.c.id == bindparam("b_run_id"))
 
 
 def finish(store: Store, run_id: str, outcome: Outcome, *, now: datetime) -> Run | None:

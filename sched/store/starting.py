@@ -12,13 +12,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, exists, func, select, update
+from sqlalchemy import bindparam, exists, func, select, true, update
 
 from clawsched.sched.errors import RunOverlap
 from clawsched.sched.rules import idempotency
 from clawsched.sched.rules.predicates import AllOf, Condition, Equals, IsNull, Not, job, run
 from clawsched.sched.states import DeliveryGuarantee, OverlapPolicy, RunStatus
 
+from . import retrying
 from .engine import Store
 from .models import Job, Run, detached
 from .predicates import to_sql
@@ -65,6 +66,15 @@ LOAD = (
 )
 
 
+_MINE = (RUNS.c.id == bindparam("b_run_id"), run_has_status(RunStatus.RUNNING.value),
+         RUNS.c.started_at == bindparam("b_now", type_=UTCDateTime()), RUNS.c.hostname == bindparam("v_hostname"),
+         RUNS.c.pid == bindparam("v_pid"))
+STARTED_MINE = select(RUNS.c.id).where(*_MINE)
+"""The run, if it is running as this worker started it at ``b_now``: a start whose answer was lost."""
+LOAD_MINE = (select(*JOBS.c, *(c.label(f"run_{c.name}") for c in RUNS.c), true().label("started"))
+             .join_from(JOBS, RUNS, RUNS.c.job_id == JOBS.c.id).where(*_MINE))
+
+
 @functools.lru_cache(maxsize=8)
 def load_and_start_statement(free: Condition) -> Any:
     """PostgreSQL: the queued run and its job, started by the same statement when ``free`` holds.
@@ -80,17 +90,30 @@ def load_and_start_statement(free: Condition) -> Any:
 
 def load(store: Store, run_id: str, *, free: Condition | None, worker: Worker, now: datetime) -> Loaded | None:
     """The queued run and its job as detached rows; started on the way where one statement can do it
-    (PostgreSQL, and ``free``: the condition under which no gate has anything to do)."""
+    (PostgreSQL, and ``free``: the condition under which no gate has anything to do).
+
+    Transient store failures are retried for ``retrying.START``, then ``StoreUnavailable``. A retry
+    finds the load that started the run before its answer was lost: the run is running as this very
+    worker started it at ``now`` (``LOAD_MINE``), and comes back started.
+    """
+    return retrying.call(lambda: _load(store, run_id, free, worker, now, False), bound=retrying.START,
+                         what=f"run {run_id}: loading it", again=lambda: _load(store, run_id, free, worker, now, True))
+
+
+def _load(store: Store, run_id: str, free: Condition | None, worker: Worker, now: datetime,
+          retried: bool) -> Loaded | None:
     direct = store.direct
     one_trip = store.dialect == "postgresql" and free is not None
     row = None
     if one_trip:
         assert free is not None
+        params = {"b_run_id": run_id, "b_now": now, **worker.params()}
         try:
-            row = direct.first_values(load_and_start_statement(free),
-                                      {"b_run_id": run_id, "b_now": now, **worker.params()})
+            row = direct.first_values(load_and_start_statement(free), params)
         except direct.integrity_errors:  # another run of the job is running: the long way says so
             one_trip = False
+        if one_trip and row is None and retried:  # an earlier attempt's start whose answer was lost?
+            row = direct.first_values(LOAD_MINE, params)
     if not one_trip:
         row = direct.first_values(LOAD, {"b_run_id": run_id})
     if row is None:
@@ -105,17 +128,32 @@ def start(store: Store, run_id: str, *, worker: Worker, now: datetime) -> bool:
 
     Raises ``RunOverlap`` when the job's overlap_policy is skip or queue and another of its runs is
     running: the unique index ``uq_runs_one_running`` refuses this very statement, so two workers
-    starting two runs of one job at the same instant cannot both succeed.
+    starting two runs of one job at the same instant cannot both succeed. Transient failures are
+    retried for ``retrying.START``; a retry that matches nothing asks whether the run is running as
+    this worker started it at ``now`` (the earlier attempt committed, its answer lost).
     """
+    return retrying.call(lambda: _start(store, run_id, worker, now, False), bound=retrying.START,
+                         what=f"run {run_id}: starting it", again=lambda: _start(store, run_id, worker, now, True))
+
+
+def _start(store: Store, run_id: str, worker: Worker, now: datetime, retried: bool) -> bool:
     direct = store.direct
+    params = {"b_run_id": run_id, "b_now": now, **worker.params()}
     try:
-        return direct.run(START, {"b_run_id": run_id, "b_now": now, **worker.params()}) == 1
+        if direct.run(START, params) == 1:
+            return True
     except direct.integrity_errors as exc:
         raise RunOverlap(f"run {run_id}: another run of its job is running") from exc
+    return retried and direct.first_values(STARTED_MINE, params) is not None
 
 
 def running_exclusive(store: Store, job_id: str) -> str | None:
     """The id of the run that keeps ``job_id``'s other runs from starting (overlap skip/queue), if any."""
+    return retrying.call(lambda: _running_exclusive(store, job_id), bound=retrying.START,
+                         what=f"job {job_id}: finding its running run")
+
+
+def _running_exclusive(store: Store, job_id: str) -> str | None:
     with store.read() as s:
         return s.scalar(select(Run.id).where(Run.job_id == job_id, Run.status == RunStatus.RUNNING.value,
                                              Run.no_overlap.is_(True)).limit(1))
@@ -126,17 +164,27 @@ def ensure_idempotency_key(store: Store, job_row: Job, run_row: Run) -> str | No
     if job_row.delivery_guarantee != DeliveryGuarantee.AT_LEAST_ONCE.value or run_row.idempotency_key:
         return run_row.idempotency_key
     key = idempotency.key_for(job_row.id, run_row)
-    with store.session() as s:
-        s.execute(update(Run).where(Run.id == run_row.id, Run.idempotency_key.is_(None))
-                  .values(idempotency_key=key))
-        stored = s.scalar(select(Run.idempotency_key).where(Run.id == run_row.id))
+    stored = retrying.call(lambda: _store_key(store, run_row.id, key), bound=retrying.START,
+                           what=f"run {run_row.id} of job {job_row.id}: giving it its idempotency key")
     run_row.idempotency_key = stored or key
     return run_row.idempotency_key
+
+
+def _store_key(store: Store, run_id: str, key: str) -> str | None:
+    """The key the run has after this (kept if it had one: the UPDATE is guarded, so a retry is safe)."""
+    with store.session() as s:
+        s.execute(update(Run).where(Run.id == run_id, Run.idempotency_key.is_(None)).values(idempotency_key=key))
+        return s.scalar(select(Run.idempotency_key).where(Run.id == run_id))
 
 
 def skip(store: Store, run_id: str, reason: str, *, now: datetime,
          from_status: RunStatus = RunStatus.QUEUED) -> bool:
     """Record a fire that did not run (overlap, pool busy, gateway down). Skips are not errors."""
+    return retrying.call(lambda: _skip(store, run_id, reason, now, from_status), bound=retrying.START,
+                         what=f"run {run_id}: recording it skipped")
+
+
+def _skip(store: Store, run_id: str, reason: str, now: datetime, from_status: RunStatus) -> bool:
     with store.session() as s:
         result = s.execute(
             update(Run).where(Run.id == run_id, run_has_status(from_status.value))
@@ -158,6 +206,11 @@ def defer(store: Store, run_id: str, *, not_before: datetime, reason: str) -> bo
 
     ``skip_reason`` holds why it waits while it is pending; ``start`` clears it.
     """
+    return retrying.call(lambda: _defer(store, run_id, not_before, reason), bound=retrying.START,
+                         what=f"run {run_id}: putting it back to wait")
+
+
+def _defer(store: Store, run_id: str, not_before: datetime, reason: str) -> bool:
     with store.session() as s:
         result = s.execute(
             update(Run).where(Run.id == run_id, run_has_status(RunStatus.QUEUED.value))
@@ -168,6 +221,11 @@ def defer(store: Store, run_id: str, *, not_before: datetime, reason: str) -> bo
 
 def waiting_count(store: Store, job_id: str, *, besides: str) -> int:
     """Runs of a job that wait for their turn (deferred by overlap ``queue``, a busy pool, the gateway)."""
+    return retrying.call(lambda: _waiting_count(store, job_id, besides), bound=retrying.START,
+                         what=f"job {job_id}: counting its waiting runs")
+
+
+def _waiting_count(store: Store, job_id: str, besides: str) -> int:
     with store.read() as s:
         return int(s.scalar(
             select(func.count()).select_from(Run).where(
