@@ -31,7 +31,7 @@ def list_agents(store: StoreDep) -> dict[str, Any]:
     return {"ok": True, "agents": [svc.as_dict(a) for a in svc.list_all(store)]}
 
 
-@router.post("", response_model=models.AgentOut, responses=models.errors(413),
+@router.post("", response_model=models.AgentOut, responses=models.errors(body=True),
              summary="Register an agent, or change the fields given of one already known")
 def register(store: StoreDep, registration: Registration) -> dict[str, Any]:
     fields = registration.model_dump(exclude_unset=True, exclude={"id", "name"})

@@ -30,8 +30,8 @@ def list_aliases(store: StoreDep) -> dict[str, Any]:
     return {"ok": True, "aliases": [svc.as_dict(a) for a in svc.list_all(store)]}
 
 
-@router.post("", response_model=models.AliasOut, status_code=status.HTTP_201_CREATED, responses=models.errors(413),
-             summary="Add an alias, or replace the one of that name")
+@router.post("", response_model=models.AliasOut, status_code=status.HTTP_201_CREATED,
+             responses=models.errors(body=True), summary="Add an alias, or replace the one of that name")
 def add(store: StoreDep, alias: NewAlias) -> dict[str, Any]:
     row = svc.add(store, alias.name, alias.channel, alias.target, alias.description)
     return {"ok": True, "alias": svc.as_dict(row)}

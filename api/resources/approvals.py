@@ -54,13 +54,13 @@ def _decide(rt: Runtime, approval_id: str, decision: Decision | None, approve: b
     return {"ok": True, "approval": svc.as_dict(approval)}
 
 
-@router.post("/{approval_id}/approve", response_model=models.ApprovalOut, responses=models.errors(404, 409, 413),
+@router.post("/{approval_id}/approve", response_model=models.ApprovalOut, responses=models.errors(404, 409, body=True),
              summary="Approve: the waiting run starts at once")
 def approve(rt: RuntimeDep, approval_id: str, decision: DecisionBody = None) -> dict[str, Any]:
     return _decide(rt, approval_id, decision, approve=True)
 
 
-@router.post("/{approval_id}/reject", response_model=models.ApprovalOut, responses=models.errors(404, 409, 413),
+@router.post("/{approval_id}/reject", response_model=models.ApprovalOut, responses=models.errors(404, 409, body=True),
              summary="Reject: the waiting run ends `rejected` with the reason")
 def reject(rt: RuntimeDep, approval_id: str, decision: DecisionBody = None) -> dict[str, Any]:
     return _decide(rt, approval_id, decision, approve=False)

@@ -61,7 +61,7 @@ def list_jobs(store: StoreDep, job_type: Annotated[Literal["standard", "watchdog
 
 
 @router.post("/jobs", response_model=models.JobSaved, status_code=status.HTTP_201_CREATED,
-             summary="Create a job from a spec in either dialect", responses=models.errors(409, 413))
+             summary="Create a job from a spec in either dialect", responses=models.errors(409, body=True))
 def create_job(rt: RuntimeDep, spec: Spec, dry_run: DryRun = False) -> dict[str, Any]:
     return _saved(rt, svc.create(rt.store, spec, dry_run=dry_run), "added", dry_run)
 
@@ -73,7 +73,7 @@ def get_job(store: StoreDep, job_id: str) -> dict[str, Any]:
 
 
 @router.patch("/jobs/{job_id}", response_model=models.JobSaved, summary="Change some fields of a job",
-              responses=models.errors(404, 413))
+              responses=models.errors(404, body=True))
 def update_job(rt: RuntimeDep, job_id: str, patch: Patch, dry_run: DryRun = False) -> dict[str, Any]:
     return _saved(rt, svc.update(rt.store, job_id, patch, dry_run=dry_run), "updated", dry_run)
 

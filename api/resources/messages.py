@@ -54,7 +54,7 @@ class AckBy(BaseModel):
 
 
 @router.post("/v1/messages", response_model=models.MessageOut, status_code=status.HTTP_201_CREATED,
-             summary="Send a message", responses=models.errors(413))
+             summary="Send a message", responses=models.errors(body=True))
 def send(rt: RuntimeDep, new: NewMessage) -> dict[str, Any]:
     fields = new.model_dump(exclude={"from_agent", "to_agent", "body", "expires_at"})
     msg = svc.send(rt.store, new.from_agent, new.to_agent, new.body, expires_at=utc(new.expires_at, "expires_at"),
@@ -79,14 +79,14 @@ def thread(store: StoreDep, message_id: str) -> dict[str, Any]:
 
 
 @router.post("/v1/messages/{message_id}/read", response_model=models.MessageOut,
-             responses=models.errors(404, 413), summary="Mark a message read (idempotent)")
+             responses=models.errors(404, body=True), summary="Mark a message read (idempotent)")
 def read(store: StoreDep, message_id: str,
          by: Annotated[ReadBy | None, Body(description="Optional: who read it.")] = None) -> dict[str, Any]:
     return {"ok": True, "message": svc.as_dict(svc.read(store, message_id, by.agent if by else None))}
 
 
 @router.post("/v1/messages/{message_id}/ack", response_model=models.MessageOut,
-             responses=models.errors(404, 413), summary="Acknowledge a message: read, plus an `acked` receipt")
+             responses=models.errors(404, body=True), summary="Acknowledge a message: read, plus an `acked` receipt")
 def ack(store: StoreDep, message_id: str,
         by: Annotated[AckBy | None, Body(description="Optional: who acknowledges it, and a note.")] = None,
         ) -> dict[str, Any]:

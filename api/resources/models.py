@@ -79,6 +79,7 @@ class ErrorOut(BaseModel):
 
 
 ERROR_TEXT = {
+    400: "The request body is not JSON.",
     401: "No valid API token (missing and wrong tokens get the same answer).",
     404: "The object named in the path does not exist.",
     409: "The object is not in a state that allows this (already resolved, already exists, ...).",
@@ -87,9 +88,11 @@ ERROR_TEXT = {
 }
 
 
-def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
-    """``responses=`` for routes that can answer with these error statuses, in the one error shape."""
-    return {code: {"model": ErrorOut, "description": ERROR_TEXT[code]} for code in codes}
+def errors(*codes: int, body: bool = False) -> dict[int | str, dict[str, Any]]:
+    """``responses=`` for routes that can answer with these error statuses, in the one error shape; a route
+    that takes a body can also answer 400 (not JSON) and 413 (too large)."""
+    return {code: {"model": ErrorOut, "description": ERROR_TEXT[code]}
+            for code in sorted({*codes, *((400, 413) if body else ())})}
 
 
 class JobOut(Ok):
