@@ -129,6 +129,20 @@ def test_bad_arguments_name_the_field_as_the_caller_wrote_it(client):
     assert failure(client, {"tool": "proactive.runs", "args": {"status": "done"}}, 422)["field"] == "status"
 
 
+def test_numbers_out_of_any_range_are_the_callers_422_not_a_server_error(client, store):
+    job_id = invoke(client, {"tool": "cron.add", "args": {"job": SEED_JOB}})["result"]["jobId"]
+    huge = 10**30
+    absurd = [{"job": {**SEED_JOB, "schedule": {"kind": "every", "everyMs": huge}}},
+              {"job": {**SEED_JOB, "max_retries": huge}},
+              {"job": {**SEED_JOB, "schedule": {"kind": "at", "at": huge}}},
+              {"job": {**SEED_JOB, "schedule": {"kind": "at", "at": "999999999w"}}}]
+    for args in absurd:
+        assert failure(client, {"tool": "cron.add", "args": args}, 422)["field"].startswith("job")
+    assert failure(client, {"tool": "heartbeat.add", "args": {"every": huge}}, 422)["field"] == "every"
+    assert failure(client, {"tool": "cron.runs", "args": {"jobId": job_id, "offset": huge}}, 422)["field"] == "offset"
+    assert jobs.count(store)["total"] == 1
+
+
 def test_unknown_tools_jobs_and_runs_are_404_with_their_own_codes(client):
     assert failure(client, {"tool": "cron.explode", "args": {}}, 404)["code"] == "UnknownTool"
     for tool in ("cron.get", "cron.run", "cron.runs", "cron.remove", "heartbeat.run"):

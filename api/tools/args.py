@@ -36,6 +36,7 @@ def _job_id(description: str = "The job's id (`id` is accepted too)") -> Any:
 
 
 Limit = Annotated[int, Field(ge=1, le=500)]
+Offset = Annotated[int, Field(ge=0, le=1_000_000_000)]
 
 
 class NoArgs(Args):
@@ -45,7 +46,7 @@ class NoArgs(Args):
 class CronList(Args):
     includeDisabled: bool = Field(False, description="Also list disabled jobs (one-shots that already ran are)")
     limit: Limit = 100
-    offset: Annotated[int, Field(ge=0)] = 0
+    offset: Offset = 0
 
 
 class CronAdd(JobArgs):
@@ -70,7 +71,7 @@ class CronRun(Args):
 class CronRuns(Args):
     jobId: str = _job_id()
     limit: Limit = 20
-    offset: Annotated[int, Field(ge=0)] = 0
+    offset: Offset = 0
 
 
 class CronWake(Args):
@@ -102,7 +103,7 @@ class HeartbeatUpdate(HeartbeatFields):
 
 class ProactiveRuns(Args):
     limit: Limit = 50
-    offset: Annotated[int, Field(ge=0)] = 0
+    offset: Offset = 0
     jobId: str | None = Field(None, max_length=64, description="Only this job's runs")
     status: list[str] | str | None = Field(None, description="One status or a list (ok, error, running, ...)")
     since: datetime | None = Field(None, description="Runs created at or after this ISO-8601 instant")
@@ -112,7 +113,7 @@ class ApprovalsList(Args):
     status: Literal["pending", "approved", "rejected", "expired", "all"] = "pending"
     jobId: str | None = Field(None, max_length=64)
     limit: Limit = 100
-    offset: Annotated[int, Field(ge=0)] = 0
+    offset: Offset = 0
 
 
 class ApprovalDecision(Args):

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.exc import DataError
+
 from clawsched.sched.errors import SpecError
 from clawsched.sched.runtime import Runtime
 from clawsched.sched.store.engine import Store
@@ -86,9 +88,18 @@ def spec_errors_under(where: str | None, call: Callable[[], Any]) -> Any:
 
     ``sched.specs`` names each problem by the key the user wrote at the start of its message and by the
     canonical column in ``field``; a tool caller needs the former, under the object it nested the job in.
+    The spec sets no upper bound on its integers, so an absurd one overflows computing the first fire or
+    storing the row: that too is the caller's value at fault, not a server error.
     """
     try:
         return call()
+    except OverflowError as exc:  # a number the spec accepts but no instant (or SQLite integer) can hold
+        field = where or "job"
+        raise SpecError(f"{field}: a value is out of range ({exc})", field=field) from None
+    except DataError as exc:  # PostgreSQL: a number the spec accepts past its column's range
+        field = where or "job"
+        raise SpecError(f"{field}: a value is out of range for the database ({type(exc.orig).__name__})",
+                        field=field) from None
     except SpecError as exc:
         first = exc.errors[0]["message"] if exc.errors else str(exc)
         written = first.split(": ", 1)[0]

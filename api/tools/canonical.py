@@ -121,7 +121,10 @@ def _schedule_aliases(schedule: dict[str, Any], now: datetime) -> None:
             schedule[key] = ms
     at = schedule.get("at")
     if isinstance(at, str) and (ms := duration_ms(at)) is not None and not at.strip().isdigit():
-        schedule["at"] = (now + timedelta(milliseconds=ms)).isoformat()
+        try:
+            schedule["at"] = (now + timedelta(milliseconds=ms)).isoformat()
+        except OverflowError:
+            pass  # past the year 9999: left as written, for the parser to refuse
     if "kind" not in schedule:
         inferred = next((kind for kind, key in (("at", "at"), ("at", "atMs"), ("every", "everyMs"), ("cron", "expr"))
                          if key in schedule), None)

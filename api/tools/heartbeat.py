@@ -21,15 +21,16 @@ from .base import Context, Tool, given, spec_errors_under
 ORIGIN = "heartbeat"
 DEFAULT_EVERY_MS = 30 * 60_000  # OpenClaw's default heartbeat interval
 MIN_EVERY_MS = 1000
+MAX_EVERY_MS = 366 * 86_400_000
 DEFAULT_TEXT = ("Heartbeat: read HEARTBEAT.md if it exists and follow it; if nothing needs attention, "
                 "reply HEARTBEAT_OK.")
 
 
 def _every_ms(value: int | str) -> int:
     ms = canonical.duration_ms(value)
-    if ms is None or ms < MIN_EVERY_MS:
-        raise SpecError(f"every: {value!r} is not an interval of at least {MIN_EVERY_MS} ms; use milliseconds "
-                        "or e.g. '30m', '1h'", field="every")
+    if ms is None or not MIN_EVERY_MS <= ms <= MAX_EVERY_MS:
+        raise SpecError(f"every: {value!r} is not an interval from 1 s to 366 days; use milliseconds or e.g. "
+                        "'30m', '1h'", field="every")
     return ms
 
 
