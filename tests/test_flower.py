@@ -38,9 +38,9 @@ from tests.support.services import free_port
 from tests.support.waiting import wait_for
 
 JOBS = {  # job name -> (shell command, what its run becomes)
-    "flower-ok": ("echo fine", "ok"),
-    "flower-exit-7": ("echo broken >&2; exit 7", "error"),
-    "flower-slow": ("sleep 30", "timeout"),
+    "flower ok": ("echo fine", "ok"),
+    "flower exit 7": ("echo broken >&2; exit 7", "error"),
+    "flower slow": ("sleep 30", "timeout"),
 }
 
 
@@ -124,11 +124,10 @@ def send_one_run_per_job(store: Any, app: Any) -> dict[str, str]:
     return {c.job_name: c.run_id for c in claimed}
 
 
-def listed(flower: Flower, auth: tuple[str, str], job_name: str) -> dict[str, Any] | None:
-    """The one task Flower lists for ``job_name`` once it reached a final state, found by the job's name."""
-    found = flower.get("/api/tasks", auth, taskname=RUN, search=f"args:{job_name}").json()
-    done = [t for t in found.values() if t["state"] in ("SUCCESS", "FAILURE")]
-    return done[0] if done else None
+def listed(flower: Flower, auth: tuple[str, str], job_name: str) -> list[dict[str, Any]]:
+    """The run tasks Flower finds by ``job_name``, once one of them reached a final state."""
+    found = list(flower.get("/api/tasks", auth, taskname=RUN, search=f'args:"{job_name}"').json().values())
+    return found if any(t["state"] in ("SUCCESS", "FAILURE") for t in found) else []
 
 
 def worker_online(flower: Flower, hostname: str) -> bool:
@@ -152,17 +151,16 @@ def test_flower_lists_runs_by_job_name_failures_as_failure_and_no_maintenance(se
         refused = [flower.get("/api/tasks").status_code, flower.get("/api/tasks", ("clawsched", "wrong")).status_code,
                    flower.get("/").status_code]
         wait_for(lambda: redis.hlen(f"{settings.namespace}:unacked") == 0, timeout=10, what="every message acked")
-    for name, task in shown.items():
+    assert all(len(tasks) == 1 for tasks in shown.values()), shown  # the search finds that job's run only
+    for name, (task,) in shown.items():
         assert task["args"] == f"['{run_ids[name]}'] {name}"
         assert task["retries"] == 0 and task["worker"] == worker.hostname
-    assert shown["flower-ok"]["state"] == "SUCCESS"
-    assert shown["flower-ok"]["result"] == "{'job': 'flower-ok', 'status': 'ok', 'exit_code': 0}"
-    assert shown["flower-exit-7"]["state"] == "FAILURE"
-    assert shown["flower-exit-7"]["exception"].startswith("RunFailed('flower-exit-7: error, exit code 7")
-    assert shown["flower-slow"]["state"] == "FAILURE"
-    assert "flower-slow: timeout" in shown["flower-slow"]["exception"]
+    ok, failed, slow = (shown[name][0] for name in JOBS)
+    assert (ok["state"], ok["result"]) == ("SUCCESS", "{'job': 'flower ok', 'status': 'ok', 'exit_code': 0}")
+    assert (failed["state"], failed["exception"]) == ("FAILURE", "RunFailed('flower exit 7: error, exit code 7')")
+    assert slow["state"] == "FAILURE" and slow["exception"].startswith("RunFailed('flower slow: timeout")
     assert [runs.get(store, run_ids[n]).status for n in JOBS] == [outcome for _, outcome in JOBS.values()]
-    assert runs.get(store, run_ids["flower-exit-7"]).shell_exit_code == 7
+    assert runs.get(store, run_ids["flower exit 7"]).shell_exit_code == 7
     assert sorted(t["name"] for t in every.values()) == [RUN] * 3  # one task per run: nothing redelivered
     assert MAINTENANCE not in types and f'task="{MAINTENANCE}"' not in metrics
     assert refused == [401, 401, 401]
