@@ -12,6 +12,7 @@ import click
 from clawsched.cli.command import command
 from clawsched.cli.context import CliContext
 from clawsched.cli.output import emit_json, table
+from clawsched.sched.settings import Settings
 
 
 def _logging(level: str) -> None:
@@ -76,19 +77,31 @@ def _alive(pid: int) -> bool:
 
 @command(None, "up")
 @click.option("--no-worker", is_flag=True, help="Start Redis and beat only (workers run elsewhere).")
-def up(obj: CliContext, as_json: bool, no_worker: bool) -> None:
-    """Run everything on this machine: Redis (embedded unless CLAWSCHED_REDIS_URL is set), beat, a worker.
+@click.option("--no-api", is_flag=True, help="Do not start the HTTP API (`clawsched api`).")
+def up(obj: CliContext, as_json: bool, no_worker: bool, no_api: bool) -> None:
+    """Run everything on this machine: Redis (embedded unless CLAWSCHED_REDIS_URL is set), beat, a worker
+    and the HTTP API (on CLAWSCHED_API_HOST:CLAWSCHED_API_PORT, default 127.0.0.1:8765).
 
     State lives in CLAWSCHED_HOME (default ~/.clawsched). Other terminals' clawsched commands find the
-    same store and Redis. Stop with Ctrl-C.
+    same store and Redis. The API's token is CLAWSCHED_API_TOKEN, or the one in CLAWSCHED_HOME/api-token.
+    Stop with Ctrl-C.
     """
     from clawsched.cli.supervisor import Supervisor
 
     _logging(obj.settings.log_level)
-    supervisor = Supervisor(obj.settings, with_worker=not no_worker)
+    supervisor = Supervisor(obj.settings, with_worker=not no_worker, with_api=not no_api)
     settings = supervisor.start()
     click.echo(f"clawsched is up: home {settings.home}, redis {settings.redis_url}. Ctrl-C stops it.", err=True)
+    if not no_api:
+        click.echo(f"API on {supervisor.api_url} (token: {_token_source(settings)})", err=True)
     supervisor.run_forever()
+
+
+def _token_source(settings: Settings) -> str:
+    """Where the API token is kept, never the token itself."""
+    from clawsched.api.auth import token_path
+
+    return "CLAWSCHED_API_TOKEN" if settings.api_token else str(token_path(settings))
 
 
 DEMO_JOB = {
@@ -120,7 +133,7 @@ def demo(obj: CliContext, as_json: bool, wanted: int, home: Path | None) -> None
     home = home or Path(tempfile.mkdtemp(prefix="clawsched-demo-"))
     settings = obj.settings.with_(home=home, database_url=f"sqlite:///{home / 'clawsched.db'}")
     quiet = {"CLAWSCHED_LOG_LEVEL": os.environ.get("CLAWSCHED_LOG_LEVEL", "WARNING")}
-    supervisor = Supervisor(settings, extra_env=quiet)
+    supervisor = Supervisor(settings, extra_env=quiet, with_api=False)
     click.echo(f"starting clawsched in {home} (embedded Redis, SQLite, beat, worker) ...", err=True)
     settings = supervisor.start()
     try:

@@ -2,8 +2,9 @@
 
 It is not a different engine: it starts a real Redis server (the one the ``embedded`` extra ships, unless
 ``CLAWSCHED_REDIS_URL`` names one), migrates the SQLite store in ``CLAWSCHED_HOME``, and runs the same
-``clawsched beat`` and ``clawsched worker`` processes a fleet runs, as children. A child that dies is
-restarted (with a growing pause if it keeps dying); Ctrl-C or SIGTERM stops them all cleanly.
+``clawsched beat``, ``clawsched worker`` and ``clawsched api`` processes a fleet runs, as children, and
+reports itself started only once the API answers ``/health``. A child that dies is restarted (with a
+growing pause if it keeps dying); Ctrl-C or SIGTERM stops them all cleanly.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ log = logging.getLogger("clawsched.up")
 
 STOP_GRACE_S = 10.0
 MAX_RESTART_PAUSE_S = 30.0
+API_START_TIMEOUT_S = 30.0
 
 
 @dataclass
@@ -57,13 +59,15 @@ class Child:
 class Supervisor:
     settings: Settings
     with_worker: bool = True
+    with_api: bool = True
     extra_env: dict[str, str] = field(default_factory=dict)
     children: list[Child] = field(default_factory=list)
     redis_child: Child | None = None
     _stopping: bool = False
 
     def start(self) -> Settings:
-        """Start Redis (if embedded), migrate, start beat and worker; returns the settings children use."""
+        """Start Redis (if embedded), migrate, start beat, worker and API, and wait until the API answers;
+        returns the settings children use."""
         self.settings.home.mkdir(parents=True, exist_ok=True)
         env = dict(os.environ, CLAWSCHED_HOME=str(self.settings.home),
                    CLAWSCHED_DATABASE_URL=self.settings.database_url, **self.extra_env)
@@ -76,9 +80,29 @@ class Supervisor:
         self.children.append(Child("beat", [*cli, "beat"], env))
         if self.with_worker:
             self.children.append(Child("worker", [*cli, "worker"], env))
+        if self.with_api:
+            where = ["--host", self.settings.api_host, "--port", str(self.settings.api_port)]
+            self.children.append(Child("api", [*cli, "api", *where], env))
         for child in self.children:
             child.start()
+        if self.with_api:
+            self._await_api(self.children[-1])
         return self.settings
+
+    @property
+    def api_url(self) -> str:
+        """Where the API child listens, as a client on this host reaches it."""
+        host = self.settings.api_host
+        host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
+        return f"http://{f'[{host}]' if ':' in host else host}:{self.settings.api_port}"
+
+    def _await_api(self, child: Child) -> None:
+        """Return once ``/health`` answers; if the API exits or stays silent, stop everything and raise."""
+        try:
+            _wait_for_http(f"{self.api_url}/health", child, API_START_TIMEOUT_S)
+        except UnavailableError:
+            self.stop()
+            raise
 
     def _wants_embedded_redis(self) -> bool:
         return not os.environ.get("CLAWSCHED_REDIS_URL")
@@ -186,6 +210,24 @@ def _wait_for_redis(url: str, child: Child, timeout_s: float = 10.0) -> None:
         except redis.ConnectionError:
             time.sleep(0.05)
     raise UnavailableError(f"embedded Redis did not answer on {url} within {timeout_s}s")
+
+
+def _wait_for_http(url: str, child: Child, timeout_s: float) -> None:
+    import httpx
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if not child.alive():
+            code = child.proc.returncode if child.proc else "?"
+            raise UnavailableError(f"the API exited at start (code {code}); is {url.rsplit('/', 1)[0]} already in "
+                                   "use? Set CLAWSCHED_API_PORT, or start with --no-api")
+        try:
+            if httpx.get(url, timeout=1.0, trust_env=False).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)  # a start-up poll of a child process, not test synchronisation
+    raise UnavailableError(f"the API did not answer {url} within {timeout_s:g}s")
 
 
 def embedded_redis_url(home: Path) -> str | None:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.support.waiting import wait_for
@@ -41,12 +43,35 @@ def _children(pid: int) -> list[int]:
     return [int(p) for p in out.split()]
 
 
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _read_until(proc: subprocess.Popen[str], marker: str) -> str:
+    assert proc.stderr is not None
+    seen = ""
+    for line in iter(proc.stderr.readline, ""):
+        seen += line
+        if marker in line:
+            return seen
+    raise AssertionError(f"`up` ended before it said {marker!r}:\n{seen}")
+
+
 def test_up_serves_other_terminals_restarts_children_and_stops_cleanly(tmp_path):
-    env = clean_env(tmp_path)
+    env = dict(clean_env(tmp_path), CLAWSCHED_API_PORT=str(_free_port()))
     up = subprocess.Popen([*CLI, "up"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
-        wait_for(lambda: (tmp_path / "redis.url").exists(), timeout=30, what="embedded Redis")
-        wait_for(lambda: len(_children(up.pid)) == 3, timeout=30, what="redis, beat and worker")
+        said = _read_until(up, "API on ")  # said once the API answers /health
+        wait_for(lambda: len(_children(up.pid)) == 4, timeout=30, what="redis, beat, worker and API")
+        api = f"http://127.0.0.1:{env['CLAWSCHED_API_PORT']}"
+        token = (tmp_path / "api-token").read_text().strip()
+        assert f"API on {api} (token: {tmp_path / 'api-token'})" in said and token not in said
+        assert httpx.get(f"{api}/health", trust_env=False).json() == {"ok": True}
+        assert httpx.get(f"{api}/v1/jobs", trust_env=False).status_code == 401
+        listed = httpx.get(f"{api}/v1/jobs", headers={"Authorization": f"Bearer {token}"}, trust_env=False)
+        assert listed.status_code == 200 and listed.json()["total"] == 0
         spec = {"name": "hello", "schedule_cron": "0 0 1 1 *", "session_target": "shell",
                 "payload_message": "echo from-up", "run_timeout_ms": 5000}
         added = json.loads(clawsched(env, "jobs", "add", json.dumps(spec), "--json").stdout)
@@ -63,7 +88,7 @@ def test_up_serves_other_terminals_restarts_children_and_stops_cleanly(tmp_path)
         before = set(_children(up.pid))
         victim = max(before)  # any child: the supervisor must bring it back
         os.kill(victim, signal.SIGKILL)
-        wait_for(lambda: len(set(_children(up.pid)) - before) == 1 and len(_children(up.pid)) == 3,
+        wait_for(lambda: len(set(_children(up.pid)) - before) == 1 and len(_children(up.pid)) == 4,
                  timeout=30, what="the killed child to be restarted")
     finally:
         children = _children(up.pid)
@@ -71,6 +96,17 @@ def test_up_serves_other_terminals_restarts_children_and_stops_cleanly(tmp_path)
         up.wait(timeout=30)
     assert up.returncode == 0, up.stderr.read() if up.stderr else ""
     assert not any(_alive(p) for p in children)
+
+
+def test_up_does_not_report_up_when_the_api_cannot_listen(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        env = dict(clean_env(tmp_path), CLAWSCHED_API_PORT=str(taken.getsockname()[1]))
+        result = subprocess.run([*CLI, "up"], env=env, capture_output=True, text=True, timeout=90)
+    assert result.returncode == 6, result.stderr  # UnavailableError's exit code
+    assert "the API exited at start" in result.stderr and "clawsched is up" not in result.stderr
+    assert not (tmp_path / "redis.url").exists()  # everything it had started was stopped
 
 
 def _alive(pid: int) -> bool:
