@@ -4,15 +4,23 @@ Pure functions over plain values and rows already loaded; the chain callback (``
 the CLI call them. A child fires on its parent's *final* outcome: ``success`` on ``ok``, ``failure`` on
 ``error``/``timeout``/``crashed``, ``complete`` on any of those. ``skipped``, ``cancelled`` and
 ``rejected`` runs never trigger anything. A condition narrows the match further: ``contains:<text>`` is a
-case-sensitive substring test, ``regex:<pattern>`` a Python ``re.search``; both look at the parent's
-output text (``parent_text``).
+case-sensitive substring test, ``regex:<pattern>`` a search with the ``regex`` module (Python ``re``
+syntax and more); both look at the parent's output text (``parent_text``).
+
+A user's regex is evaluated with a bound: ``REGEX_TIMEOUT_S`` of matching, with the GIL released, so a
+pattern that backtracks catastrophically (``(a|aa)+$`` against a long run of ``a``) cannot pin a worker.
+Such a condition is not decided: the child is *refused* (``Verdict.refused``) and recorded ``skipped``
+with the reason, never silently dropped and never left spinning.
 """
 
 from __future__ import annotations
 
-import re
+import functools
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
+
+import regex
 
 from clawsched.sched.states import FAILED, RunStatus, TriggerOn
 
@@ -20,6 +28,17 @@ MAX_CHAIN_DEPTH = 10
 EXCERPT_CHARS = 3000
 SUMMARY_CHARS = 5000
 ERROR_CHARS = 2000
+REGEX_TIMEOUT_S = 0.5
+"""How long one ``regex:`` condition may search a parent's output before the child is refused."""
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A condition's answer for one parent output: it holds or not, or it could not be decided
+    (``refused`` says why; the child is then recorded skipped with that reason)."""
+
+    holds: bool
+    refused: str | None = None
 
 
 def outcome_matches(trigger_on: str | None, parent_status: str) -> bool:
@@ -32,22 +51,39 @@ def outcome_matches(trigger_on: str | None, parent_status: str) -> bool:
     return False
 
 
-def condition_matches(condition: str | None, text: str) -> bool:
-    """``contains:`` (case-sensitive) or ``regex:`` (``re.search``); no condition always matches.
+@functools.lru_cache(maxsize=256)
+def compile_regex(pattern: str) -> regex.Pattern[str]:
+    """The pattern as the engine that evaluates conditions compiles it; ``regex.error`` if it cannot."""
+    return regex.compile(pattern)
 
-    Specs reject an invalid regex when the job is saved; one that slipped in some other way holds the
-    child (and never raises into the callback).
+
+def evaluate_condition(condition: str | None, text: str, *, timeout_s: float = REGEX_TIMEOUT_S) -> Verdict:
+    """``contains:`` (case-sensitive) or ``regex:`` (a bounded search); no condition always holds.
+
+    Specs reject a regex the engine cannot compile when the job is saved; one that slipped in some
+    other way, or a search that does not finish within ``timeout_s``, refuses the child with the
+    reason. Never raises into the callback.
     """
     if not condition:
-        return True
+        return Verdict(True)
     if condition.startswith("contains:"):
-        return condition[len("contains:"):] in text
-    if condition.startswith("regex:"):
-        try:
-            return re.search(condition[len("regex:"):], text) is not None
-        except re.error:
-            return False
-    return False
+        return Verdict(condition[len("contains:"):] in text)
+    if not condition.startswith("regex:"):
+        return Verdict(False)
+    try:
+        pattern = compile_regex(condition[len("regex:"):])
+    except regex.error as exc:
+        return Verdict(False, f"trigger_condition {condition[:80]!r} does not compile ({exc})")
+    try:
+        return Verdict(pattern.search(text, timeout=timeout_s, concurrent=True) is not None)
+    except TimeoutError:
+        return Verdict(False, f"trigger_condition {condition[:80]!r} did not finish within {timeout_s:g} s "
+                              f"on the parent's output ({len(text)} characters): not decided, child not started")
+
+
+def condition_matches(condition: str | None, text: str) -> bool:
+    """Whether the condition holds (an undecided one does not)."""
+    return evaluate_condition(condition, text).holds
 
 
 def matches(trigger_on: str | None, condition: str | None, parent_status: str, parent_text: str) -> bool:
@@ -101,8 +137,23 @@ def depth_refused(parent_depth: int) -> str | None:
 
 def select_children(children: Sequence[Any], parent_status: str, text: str, fanout: int) -> list[Any]:
     """The enabled children that fire, in creation order, at most ``fanout`` of them."""
-    chosen = [c for c in children if c.enabled and matches(c.trigger_on, c.trigger_condition, parent_status, text)]
-    return chosen[: max(0, fanout)]
+    return [child for child, refused in choose_children(children, parent_status, text, fanout) if refused is None]
+
+
+def choose_children(children: Sequence[Any], parent_status: str, text: str,
+                    fanout: int) -> list[tuple[Any, str | None]]:
+    """The enabled children whose trigger applies, in creation order, at most ``fanout`` of them, each with
+    the reason it is refused (its condition could not be decided) or None when it fires."""
+    chosen: list[tuple[Any, str | None]] = []
+    for child in children:
+        if len(chosen) >= max(0, fanout):
+            break
+        if not child.enabled or not outcome_matches(child.trigger_on, parent_status):
+            continue
+        verdict = evaluate_condition(child.trigger_condition, text)
+        if verdict.holds or verdict.refused is not None:
+            chosen.append((child, verdict.refused))
+    return chosen
 
 
 # ------------------------------------------------------------------------------------------ job trees

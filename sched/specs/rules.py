@@ -7,10 +7,12 @@ already failed, so one mistake is reported once.
 
 from __future__ import annotations
 
-import re
 from urllib.parse import urlsplit
 
+import regex
+
 from clawsched.sched.errors import SpecError
+from clawsched.sched.rules import chains
 from clawsched.sched.rules.schedules import validate_cron, zone
 from clawsched.sched.specs.model import JobSpec, allowed_values
 from clawsched.sched.specs.problems import Problems, ok
@@ -65,9 +67,9 @@ def _rule_condition(spec: JobSpec, explicit: set[str], probs: Problems) -> None:
     if condition.startswith("contains:") and condition[len("contains:"):]:
         return
     if condition.startswith("regex:") and condition[len("regex:"):]:
-        try:
-            re.compile(condition[len("regex:"):])
-        except re.error as exc:
+        try:  # the engine that evaluates it (``rules.chains``): what it cannot compile would never fire
+            chains.compile_regex(condition[len("regex:"):])
+        except regex.error as exc:
             probs.add("trigger_condition", f"the regex does not compile ({exc}); use Python regex syntax")
         return
     probs.add("trigger_condition", "must be 'contains:<text>' or 'regex:<python regex>' (text not empty)")

@@ -192,6 +192,7 @@ class Run(Base):
     trigger_context: Mapped[dict[str, Any] | None]
     chain_depth: Mapped[int]
     no_overlap: Mapped[bool]
+    pipeline_attempts: Mapped[int]
 
 
 class Approval(Base):

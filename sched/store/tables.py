@@ -166,6 +166,9 @@ RUNS = Table(
     Column("chain_depth", Integer, default=0, nullable=False),
     # Set when the run starts: its job's overlap_policy (skip, queue) forbids a second running run.
     Column("no_overlap", Boolean, default=False, nullable=False),
+    # The reconciler's attempts at the run's post-run pipeline, counted before each one (migration 0008):
+    # past ``finalize.MAX_PIPELINE_ATTEMPTS`` the run is quarantined, not retried on every pass forever.
+    Column("pipeline_attempts", Integer, default=0, nullable=False),
     # One run per job per scheduled instant: a second beat's claim of the same fire fails here.
     UniqueConstraint("job_id", "scheduled_for", name="uq_runs_job_scheduled"),
     # One child run per (parent run, child job): a replayed chain callback creates nothing twice.

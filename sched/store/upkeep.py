@@ -14,7 +14,7 @@ from clawsched.sched.states import TERMINAL, RunStatus
 
 from .engine import Store
 from .models import Run
-from .tables import run_has_status
+from .tables import RUNS, run_has_status
 
 TERMINAL_VALUES = [t.value for t in TERMINAL]
 
@@ -32,15 +32,32 @@ def requeue_lost(store: Store, *, queued_before: datetime, now: datetime, limit:
     return ids
 
 
-def unfinalized(store: Store, *, finished_before: datetime, limit: int = 200) -> list[str]:
+def unfinalized(store: Store, *, finished_before: datetime, limit: int = 200,
+                max_attempts: int | None = None) -> list[str]:
     """Finished runs whose post-run pipeline never completed (``ix_runs_unfinalized``: the few such runs,
-    not the history)."""
+    not the history); with ``max_attempts``, only those not yet quarantined (``count_pipeline_attempt``)."""
+    query = (select(Run.id).where(Run.finalized_at.is_(None), Run.finished_at.is_not(None),
+                                  Run.finished_at < finished_before, Run.status.in_(TERMINAL_VALUES))
+             .order_by(Run.finished_at).limit(limit))
+    if max_attempts is not None:
+        query = query.where(Run.pipeline_attempts <= max_attempts)
     with store.read() as s:
-        return list(s.scalars(
-            select(Run.id).where(Run.finalized_at.is_(None), Run.finished_at.is_not(None),
-                                 Run.finished_at < finished_before, Run.status.in_(TERMINAL_VALUES))
-            .order_by(Run.finished_at).limit(limit)
-        ))
+        return list(s.scalars(query))
+
+
+def count_pipeline_attempt(store: Store, run_id: str, *, max_attempts: int) -> tuple[int, str] | None:
+    """Count one more reconciler attempt at a run's pipeline, before it is made (so an attempt that never
+    returns counts too): the attempt's number and the run's job. The number is ``max_attempts + 1`` when
+    the run has used them all (it is quarantined from then on); None when it was finalised or quarantined
+    meanwhile (nothing to do)."""
+    with store.atomic() as conn:
+        row = conn.execute(
+            update(RUNS).where(RUNS.c.id == run_id, RUNS.c.finalized_at.is_(None),
+                               RUNS.c.pipeline_attempts <= max_attempts)
+            .values(pipeline_attempts=RUNS.c.pipeline_attempts + 1)
+            .returning(RUNS.c.pipeline_attempts, RUNS.c.job_id)
+        ).first()
+    return None if row is None else (int(row[0]), str(row[1]))
 
 
 def prune_runs(store: Store, *, created_before: datetime, batch: int = 1000, budget_s: float = 10.0) -> int:

@@ -31,12 +31,12 @@ def trigger_children(rt: Runtime, job: Job, run: Run, now: datetime) -> None:
     if not followups.is_final(rt.store, job, run):
         return
     children = followups.children_of(rt.store, job.id)
-    chosen = chains.select_children(children, run.status, chains.parent_text(run), job.max_trigger_fanout)
+    chosen = chains.choose_children(children, run.status, chains.parent_text(run), job.max_trigger_fanout)
     if not chosen:
         return
     context = chains.trigger_context(job, run)
-    refused = chains.depth_refused(run.chain_depth or 0)
-    created = sum(_start_child(rt, child, run, context, refused, now) for child in chosen)
+    too_deep = chains.depth_refused(run.chain_depth or 0)
+    created = sum(_start_child(rt, child, run, context, too_deep or undecided, now) for child, undecided in chosen)
     if created:
         notify(rt.redis, rt.settings, "chain")
 
