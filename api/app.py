@@ -14,6 +14,7 @@ from clawsched.sched.settings import Settings
 from . import errors, routes
 from .auth import require_token, resolve_token
 from .limits import BodyLimit
+from .resources.models import errors as errors_of
 
 
 def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI:
@@ -32,7 +33,9 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI
     app.state.runtime = rt
     app.state.api_token = resolve_token(settings)
     errors.install(app)
+    unauthorized = errors_of(401)  # documented on every protected route, in the one error shape
     for router, protected in routes.ROUTERS:
-        app.include_router(router, dependencies=[Depends(require_token)] if protected else [])
+        app.include_router(router, dependencies=[Depends(require_token)] if protected else [],
+                           responses=unauthorized if protected else None)
     app.add_middleware(BodyLimit)
     return app

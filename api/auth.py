@@ -10,8 +10,9 @@ import hmac
 import os
 import secrets
 from pathlib import Path
+from typing import Annotated
 
-from fastapi import Request
+from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from clawsched.sched.errors import ClawschedError
@@ -51,10 +52,11 @@ _bearer = HTTPBearer(auto_error=False, description="`Authorization: Bearer <toke
                                                     "the token in CLAWSCHED_HOME/api-token)")
 
 
-async def require_token(request: Request) -> None:
-    """FastAPI dependency: the request carries the API token (header, or the dashboard's cookie)."""
+async def require_token(request: Request,
+                        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> None:
+    """FastAPI dependency: the request carries the API token (header, or the dashboard's cookie). Taking the
+    credentials through ``Depends(_bearer)`` puts the bearer scheme in the OpenAPI document."""
     expected: str = request.app.state.api_token
-    credentials: HTTPAuthorizationCredentials | None = await _bearer(request)
     given = credentials.credentials if credentials is not None else request.cookies.get("clawsched_token", "")
     if not given or not hmac.compare_digest(given.encode(), expected.encode()):
         raise Unauthorized("a valid API token is required: send `Authorization: Bearer <token>`")

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
 from clawsched.sched import agents as svc
 from clawsched.sched.store.tables import AGENTS
 
 from . import models
-from .common import StoreDep, refuse_nul, width
+from .common import StoreDep, resource_router, width
 
-router = APIRouter(prefix="/v1/agents", tags=["agents"], dependencies=[Depends(refuse_nul)],
-                   responses=models.errors(401, 422))
+router = resource_router("/v1/agents", "agents")
 
 
 class Registration(BaseModel):
@@ -33,7 +31,7 @@ def list_agents(store: StoreDep) -> dict[str, Any]:
 
 @router.post("", response_model=models.AgentOut, responses=models.errors(body=True),
              summary="Register an agent, or change the fields given of one already known")
-def register(store: StoreDep, registration: Registration) -> dict[str, Any]:
+def register_agent(store: StoreDep, registration: Registration) -> dict[str, Any]:
     fields = registration.model_dump(exclude_unset=True, exclude={"id", "name"})
     agent = svc.register(store, registration.id, registration.name, **fields)
     return {"ok": True, "agent": svc.as_dict(agent)}

@@ -5,17 +5,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, status
+from fastapi import status
 from pydantic import BaseModel, Field
 
 from clawsched.sched import aliases as svc
 from clawsched.sched.store.tables import DELIVERY_ALIASES
 
 from . import models
-from .common import StoreDep, refuse_nul, width
+from .common import StoreDep, resource_router, width
 
-router = APIRouter(prefix="/v1/aliases", tags=["aliases"], dependencies=[Depends(refuse_nul)],
-                   responses=models.errors(401, 422))
+router = resource_router("/v1/aliases", "aliases")
 
 
 class NewAlias(BaseModel):
@@ -32,7 +31,7 @@ def list_aliases(store: StoreDep) -> dict[str, Any]:
 
 @router.post("", response_model=models.AliasOut, status_code=status.HTTP_201_CREATED,
              responses=models.errors(body=True), summary="Add an alias, or replace the one of that name")
-def add(store: StoreDep, alias: NewAlias) -> dict[str, Any]:
+def add_alias(store: StoreDep, alias: NewAlias) -> dict[str, Any]:
     row = svc.add(store, alias.name, alias.channel, alias.target, alias.description)
     return {"ok": True, "alias": svc.as_dict(row)}
 
@@ -44,6 +43,6 @@ def get_alias(store: StoreDep, name: str) -> dict[str, Any]:
 
 @router.delete("/{name}", response_model=models.Removed, responses=models.errors(404),
                summary="Remove an alias (jobs that use it then fail their delivery visibly)")
-def remove(store: StoreDep, name: str) -> dict[str, Any]:
+def remove_alias(store: StoreDep, name: str) -> dict[str, Any]:
     svc.remove(store, name)
     return {"ok": True, "removed": name.strip().removeprefix("@")}

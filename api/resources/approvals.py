@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Query
+from fastapi import Body, Query
 from pydantic import BaseModel, Field
 
 from clawsched.sched import approvals as svc
@@ -13,10 +13,9 @@ from clawsched.sched.runtime import Runtime
 from clawsched.sched.states import ApprovalStatus
 
 from . import models
-from .common import Limit, Offset, RuntimeDep, StoreDep, refuse_nul, wake
+from .common import Limit, Offset, RuntimeDep, StoreDep, resource_router, wake
 
-router = APIRouter(prefix="/v1/approvals", tags=["approvals"], dependencies=[Depends(refuse_nul)],
-                   responses=models.errors(401, 422))
+router = resource_router("/v1/approvals", "approvals")
 
 
 class Decision(BaseModel):

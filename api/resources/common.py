@@ -7,7 +7,8 @@ import json
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.routing import APIRoute
 
 from clawsched.sched.coordination.wake import notify
 from clawsched.sched.errors import SpecError
@@ -15,11 +16,25 @@ from clawsched.sched.runtime import Runtime
 from clawsched.sched.store.engine import Store
 
 from .. import state
+from . import models
 
 RuntimeDep = Annotated[Runtime, Depends(state.runtime)]
 StoreDep = Annotated[Store, Depends(state.store)]
 Limit = Annotated[int, Query(ge=1, le=500, description="Records per page (at most 500).")]
 Offset = Annotated[int, Query(ge=0, le=1_000_000_000, description="Records to skip: the page's start.")]
+
+
+def resource_router(prefix: str, tag: str) -> APIRouter:
+    """A resource's router: camelCase operation ids, no NUL characters in, 401 and 422 documented."""
+    return APIRouter(prefix=prefix, tags=[tag], generate_unique_id_function=operation_id,
+                     dependencies=[Depends(refuse_nul)], responses=models.errors(401, 422))
+
+
+def operation_id(route: APIRoute) -> str:
+    """A route's OpenAPI ``operationId``: its function's name in camelCase (``list_jobs`` -> ``listJobs``), the
+    method name a generated client gets."""
+    head, *rest = route.name.split("_")
+    return head + "".join(word.capitalize() for word in rest)
 
 
 def wake(rt: Runtime, reason: str) -> bool:

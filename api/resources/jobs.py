@@ -5,17 +5,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Depends, Query, status
+from fastapi import Body, Query, status
 
 from clawsched.sched import jobs as svc
 from clawsched.sched.coordination import cancels
 from clawsched.sched.store.tables import JOBS
 
 from . import models
-from .common import Limit, Offset, RuntimeDep, StoreDep, refuse_nul, wake
+from .common import Limit, Offset, RuntimeDep, StoreDep, resource_router, wake
 
-router = APIRouter(prefix="/v1", tags=["jobs"], dependencies=[Depends(refuse_nul)],
-                   responses=models.errors(401, 422))
+router = resource_router("/v1", "jobs")
 
 FLAT_EXAMPLE = {"name": "Disk check", "schedule_cron": "*/15 * * * *", "session_target": "shell",
                 "payload_message": "df -h /", "run_timeout_ms": 60000}
@@ -132,11 +131,11 @@ def _node(node: dict[str, Any]) -> dict[str, Any]:
 
 @router.get("/jobs/{job_id}/tree", response_model=models.JobTree, responses=models.errors(404),
             summary="The chain under one job: the jobs its runs trigger, and theirs")
-def job_tree(store: StoreDep, job_id: str) -> dict[str, Any]:
+def get_job_tree(store: StoreDep, job_id: str) -> dict[str, Any]:
     return {"ok": True, "trees": [_node(n) for n in svc.tree(store, job_id)]}
 
 
 @router.get("/chains", response_model=models.JobTree,
             summary="Every root job with its chain of triggered jobs")
-def forest(store: StoreDep) -> dict[str, Any]:
+def list_chains(store: StoreDep) -> dict[str, Any]:
     return {"ok": True, "trees": [_node(n) for n in svc.tree(store)]}

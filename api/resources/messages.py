@@ -6,16 +6,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Depends, Query, status
+from fastapi import Body, Query, status
 from pydantic import BaseModel, Field
 
 from clawsched.sched import messages as svc
 from clawsched.sched.store.tables import MESSAGE_RECEIPTS, MESSAGES
 
 from . import models
-from .common import RuntimeDep, StoreDep, refuse_nul, utc, wake, width
+from .common import RuntimeDep, StoreDep, resource_router, utc, wake, width
 
-router = APIRouter(tags=["messages"], dependencies=[Depends(refuse_nul)], responses=models.errors(401, 422))
+router = resource_router("", "messages")
 
 TEN_YEARS_S = 10 * 365 * 86400
 Kind = Literal["text", "task", "result", "status", "system", "spawn", "decision", "constraint", "fact", "preference"]
@@ -55,7 +55,7 @@ class AckBy(BaseModel):
 
 @router.post("/v1/messages", response_model=models.MessageOut, status_code=status.HTTP_201_CREATED,
              summary="Send a message", responses=models.errors(body=True))
-def send(rt: RuntimeDep, new: NewMessage) -> dict[str, Any]:
+def send_message(rt: RuntimeDep, new: NewMessage) -> dict[str, Any]:
     fields = new.model_dump(exclude={"from_agent", "to_agent", "body", "expires_at"})
     msg = svc.send(rt.store, new.from_agent, new.to_agent, new.body, expires_at=utc(new.expires_at, "expires_at"),
                    **fields)
@@ -74,20 +74,20 @@ def get_message(store: StoreDep, message_id: str) -> dict[str, Any]:
 
 @router.get("/v1/messages/{message_id}/thread", response_model=models.MessageList, responses=models.errors(404),
             summary="The conversation a message belongs to, oldest first")
-def thread(store: StoreDep, message_id: str) -> dict[str, Any]:
+def get_thread(store: StoreDep, message_id: str) -> dict[str, Any]:
     return {"ok": True, "messages": [svc.as_dict(m) for m in svc.thread(store, message_id)]}
 
 
 @router.post("/v1/messages/{message_id}/read", response_model=models.MessageOut,
              responses=models.errors(404, body=True), summary="Mark a message read (idempotent)")
-def read(store: StoreDep, message_id: str,
+def read_message(store: StoreDep, message_id: str,
          by: Annotated[ReadBy | None, Body(description="Optional: who read it.")] = None) -> dict[str, Any]:
     return {"ok": True, "message": svc.as_dict(svc.read(store, message_id, by.agent if by else None))}
 
 
 @router.post("/v1/messages/{message_id}/ack", response_model=models.MessageOut,
              responses=models.errors(404, body=True), summary="Acknowledge a message: read, plus an `acked` receipt")
-def ack(store: StoreDep, message_id: str,
+def ack_message(store: StoreDep, message_id: str,
         by: Annotated[AckBy | None, Body(description="Optional: who acknowledges it, and a note.")] = None,
         ) -> dict[str, Any]:
     by = by or AckBy()
@@ -96,7 +96,7 @@ def ack(store: StoreDep, message_id: str,
 
 @router.get("/v1/agents/{agent_id}/inbox", response_model=models.MessageList,
             summary="An agent's messages, direct and broadcast, urgent first then oldest first")
-def inbox(store: StoreDep, agent_id: str, limit: Annotated[int, Query(ge=1, le=500)] = 50,
+def get_inbox(store: StoreDep, agent_id: str, limit: Annotated[int, Query(ge=1, le=500)] = 50,
           include_read: Annotated[bool, Query(description="Also messages already read.")] = False) -> dict[str, Any]:
     rows = svc.inbox(store, agent_id, limit, include_read=include_read)
     return {"ok": True, "messages": [svc.as_dict(m) for m in rows]}

@@ -6,17 +6,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import Query
 
 from clawsched.sched import lineage, output
 from clawsched.sched import runs as svc
 from clawsched.sched.states import RunStatus
 
 from . import models
-from .common import Limit, Offset, StoreDep, refuse_nul, utc
+from .common import Limit, Offset, StoreDep, resource_router, utc
 
-router = APIRouter(prefix="/v1/runs", tags=["runs"], dependencies=[Depends(refuse_nul)],
-                   responses=models.errors(401, 422))
+router = resource_router("/v1/runs", "runs")
 
 Instant = Annotated[datetime | None, Query(description="ISO-8601; without an offset it is UTC.")]
 
@@ -41,12 +40,12 @@ def get_run(store: StoreDep, run_id: str) -> dict[str, Any]:
 
 @router.get("/{run_id}/output", response_model=models.RunOutput, responses=models.errors(404),
             summary="The whole stdout or stderr of a run, including output offloaded to a file")
-def run_output(store: StoreDep, run_id: str, stream: Literal["stdout", "stderr"] = "stdout") -> dict[str, Any]:
+def get_run_output(store: StoreDep, run_id: str, stream: Literal["stdout", "stderr"] = "stdout") -> dict[str, Any]:
     text = output.read(svc.get(store, run_id), stream)
     return {"ok": True, "runId": run_id, "stream": stream, "bytes": len(text.encode()), "output": text}
 
 
 @router.get("/{run_id}/tree", response_model=models.Lineage, responses=models.errors(404),
             summary="A run's lineage both ways: its origin, retries, replays and triggered children")
-def run_tree(store: StoreDep, run_id: str) -> dict[str, Any]:
+def get_run_lineage(store: StoreDep, run_id: str) -> dict[str, Any]:
     return {"ok": True, **lineage.tree(store, run_id)}
