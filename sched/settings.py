@@ -11,6 +11,7 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from clawsched.sched.errors import SpecError, UnavailableError
 
@@ -125,10 +126,15 @@ class Settings:
             gateway_defer_s=_number(env, "CLAWSCHED_GATEWAY_DEFER_S", 3600.0),
             webhook_allowed_hosts=tuple(h.strip().lower() for h in env.get("CLAWSCHED_WEBHOOK_ALLOWED_HOSTS", "")
                                         .split(",") if h.strip()),
-            metrics_host=env.get("CLAWSCHED_METRICS_HOST", "127.0.0.1"),
-            worker_metrics_port=int(_number(env, "CLAWSCHED_WORKER_METRICS_PORT", 0)),
-            beat_metrics_port=int(_number(env, "CLAWSCHED_BEAT_METRICS_PORT", 0)),
+            **_metrics_endpoints(env),
         )
+
+
+def _metrics_endpoints(env: Mapping[str, str]) -> dict[str, Any]:
+    """Where a worker's and a beat's ``/metrics`` listen; a port of 0 (the default) serves none."""
+    return {"metrics_host": env.get("CLAWSCHED_METRICS_HOST", "127.0.0.1"),
+            "worker_metrics_port": int(_number(env, "CLAWSCHED_WORKER_METRICS_PORT", 0)),
+            "beat_metrics_port": int(_number(env, "CLAWSCHED_BEAT_METRICS_PORT", 0))}
 
 
 def _redis_url(env: Mapping[str, str], home: Path) -> tuple[str, str]:

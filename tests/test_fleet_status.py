@@ -77,7 +77,8 @@ def test_a_stopped_beat_is_reported_within_two_heartbeat_intervals(settings, sto
     assert time.monotonic() - stopped <= two_intervals + 0.5  # the last request's own time aside
     assert gone["missing"] == ["beat"] and "clawsched beat" in gone["remedies"]["beat"]
     assert status_json(settings)["missing"] == ["beat"]
-    assert "beats: NONE ALIVE" in status_text(settings)
+    text = status_text(settings)
+    assert "beats: NONE ALIVE" in text and "ready: NO: no beat is alive" in text
 
 
 def test_a_beat_that_dies_without_withdrawing_ages_out_within_two_intervals(settings, store, redis):
