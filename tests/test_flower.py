@@ -156,7 +156,7 @@ def test_flower_lists_runs_by_job_name_failures_as_failure_and_no_maintenance(se
         assert task["args"] == f"['{run_ids[name]}'] {name}"
         assert task["retries"] == 0 and task["worker"] == worker.hostname
     ok, failed, slow = (shown[name][0] for name in JOBS)
-    assert (ok["state"], ok["result"]) == ("SUCCESS", "{'job': 'flower ok', 'status': 'ok', 'exit_code': 0}")
+    assert (ok["state"], ok["result"]) == ("SUCCESS", "'flower ok: ok, exit code 0'")
     assert (failed["state"], failed["exception"]) == ("FAILURE", "RunFailed('flower exit 7: error, exit code 7')")
     assert slow["state"] == "FAILURE" and slow["exception"].startswith("RunFailed('flower slow: timeout")
     assert [runs.get(store, run_ids[n]).status for n in JOBS] == [outcome for _, outcome in JOBS.values()]
@@ -174,10 +174,11 @@ def finished(status: str, exit_code: int | None, error: str | None = None, job: 
 
 
 def test_an_ok_run_reports_its_job_status_and_exit_code():
-    assert report(finished("ok", 0)) == {"job": "nightly", "status": "ok", "exit_code": 0}
-    assert report(finished("ok", None)) == {"job": "nightly", "status": "ok", "exit_code": None}  # an agent run
-    assert report(finished("cancelled", -15))["status"] == "cancelled"  # asked for, not a failure
-    assert report(finished("ok", 0, job=None))["job"] == "job-1"  # the job was deleted meanwhile
+    assert report(finished("ok", 0)) == "nightly: ok, exit code 0"
+    assert report(finished("ok", None)) == "nightly: ok"  # an agent run
+    assert report(finished("cancelled", -15, "cancelled by user")) == "nightly: cancelled, exit code -15: " \
+                                                                     "cancelled by user"  # asked for: no failure
+    assert report(finished("ok", 0, job=None)) == "job-1: ok, exit code 0"  # the job was deleted meanwhile
 
 
 @pytest.mark.parametrize(("status", "code", "error", "message"), [
@@ -195,9 +196,10 @@ def test_a_failed_run_raises_run_failed_naming_job_status_and_exit_code(status, 
 
 
 def test_runs_that_did_not_finish_here_are_not_failures():
-    assert report(Ended(RunStatus.SKIPPED)) == {"status": "skipped"}
-    assert report(Ended(RunStatus.PENDING)) == {"status": "pending"}  # waiting for its gate
-    assert report(Ended(None)) == {"status": "duplicate"}
+    assert report(Ended(RunStatus.SKIPPED)) == "skipped"
+    assert report(Ended(RunStatus.PENDING)) == "pending"  # waiting for its gate
+    assert report(Ended(RunStatus.CANCELLED)) == "cancelled"  # cancelled while it ran
+    assert report(Ended(None)) == "duplicate"
 
 
 def test_the_run_task_fails_quietly_once_and_maintenance_sends_no_events(settings):

@@ -34,7 +34,7 @@ def runtime_of(app: Celery) -> Runtime:
 def register(app: Celery) -> None:
     @app.task(name=tasknames.RUN, bind=True, ignore_result=True, shared=False, throws=(reporting.RunFailed,),
               acks_on_failure_or_timeout=True)
-    def run(self: Any, run_id: str) -> Any:
+    def run(self: Any, run_id: str) -> str:
         rt = runtime_of(self.app)
         if rt.settings.post_run == "inline":
             return reporting.report(execution.execute_and_report(rt, run_id, worker_id=self.request.hostname))
