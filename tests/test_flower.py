@@ -215,3 +215,12 @@ def test_flower_refuses_a_login_name_with_a_colon_before_starting(settings):
     result = CliRunner().invoke(cli, ["flower", "--user", "a:b"], obj=CliContext(settings))
     assert result.exit_code == 2 and "without ':'" in result.output
     assert not (settings.home / "api-token").exists()
+
+
+def test_runs_sent_again_carry_their_job_names_from_one_query(store):
+    job = jobs.create(store, {"name": "resent", "session_target": "shell", "payload_message": "true",
+                              "run_timeout_ms": 1000, "schedule_kind": "cron", "schedule_cron": "0 0 1 1 *"})
+    first, second = runs.enqueue(store, job.id), runs.enqueue(store, job.id)
+    assert claims.with_job_names(store, [second, first, "gone"]) == [(second, "resent"), (first, "resent"),
+                                                                      ("gone", "")]
+    assert claims.with_job_names(store, []) == []
