@@ -13,8 +13,8 @@ import pytest
 from clawsched.cli.main import COMMANDS, cli
 
 CLI_DIR = Path(__file__).resolve().parents[1] / "cli"
-EVERY_COMMAND = {"agents", "alias", "approvals", "beat", "db", "demo", "dispatch", "enqueue", "flower", "jobs", "msg",
-                 "runs", "schema", "status", "tasks", "up", "version", "worker"}
+EVERY_COMMAND = {"agents", "alias", "api", "approvals", "beat", "db", "demo", "dispatch", "enqueue", "flower", "jobs",
+                 "msg", "runs", "schema", "status", "tasks", "up", "version", "worker"}
 
 
 def _modules() -> list[Path]:
@@ -27,7 +27,7 @@ def test_the_root_lists_every_command_and_nothing_that_does_not_exist():
     for name in cli.list_commands(ctx):
         found = cli.get_command(ctx, name)
         assert isinstance(found, click.Command) and found.name == name, name
-    assert cli.get_command(ctx, "api") is None
+    assert cli.get_command(ctx, "nope") is None
 
 
 @pytest.mark.parametrize("name", sorted(COMMANDS))
@@ -37,7 +37,7 @@ def test_each_group_lives_in_the_module_named_for_it(name):
     if isinstance(found, click.Group):
         assert COMMANDS[name] == f"{name}_cmd"
     else:  # the top-level commands: long-running processes, and `enqueue`, which starts a dispatch
-        assert COMMANDS[name] in ("procs_cmd", "dispatch_cmd", "flower_cmd")
+        assert COMMANDS[name] in ("procs_cmd", "dispatch_cmd", "flower_cmd", "api_cmd")
     for sub in [found, *getattr(found, "commands", {}).values()]:
         assert sub.callback is not None and sub.callback.__module__ == f"clawsched.cli.{COMMANDS[name]}", sub.name
 
@@ -45,7 +45,7 @@ def test_each_group_lives_in_the_module_named_for_it(name):
 def test_up_has_no_option_for_a_process_that_does_not_exist():
     up = cli.get_command(click.Context(cli), "up")
     assert up is not None
-    assert {opt for p in up.params for opt in p.opts} == {"--no-worker", "--json"}
+    assert {opt for p in up.params for opt in p.opts} == {"--no-worker", "--no-api", "--json"}
 
 
 def test_command_modules_never_import_main():
