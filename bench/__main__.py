@@ -21,7 +21,7 @@ from typing import Any
 
 from .harness import DEFAULT_PG_URL, DEFAULT_REDIS_URL, REPO, Env, Figure, postgres_available, redis_server
 
-BENCHES = ("dispatch", "throughput", "chain", "burst", "beat", "cli", "embedded")
+BENCHES = ("dispatch", "throughput", "chain", "burst", "beat", "cli", "api", "embedded")
 
 
 @dataclass(frozen=True)
@@ -39,11 +39,12 @@ class Sizes:
     cli_jobs: int = 1_000
     cli_repeats: int = 7
     up_repeats: int = 3
+    api_requests: int = 300  # sequential rounds of /health, cron.add, cron.run and a `jobs run`
 
 
 SMOKE = Sizes(job_counts=(10, 200), fires=10, manual=10, spacing_s=0.1, throughput=20, throughput_rounds=1,
               chain_hops=5, burst=100,
-              beat_jobs=(20, 200), beat_window_s=1.0, cli_jobs=50, cli_repeats=2, up_repeats=1)
+              beat_jobs=(20, 200), beat_window_s=1.0, cli_jobs=50, cli_repeats=2, up_repeats=1, api_requests=10)
 
 
 def machine() -> dict[str, Any]:
@@ -66,7 +67,7 @@ def run_db(db: str, sizes: Sizes, only: set[str], redis_url: str, pg_url: str, r
            figures: list[Figure], save: Any) -> None:
     env = Env(db, redis_url, pg_url, label=db[:2])
     try:
-        if only & {"dispatch", "throughput", "chain", "burst"}:
+        if only & {"dispatch", "throughput", "chain", "burst", "api"}:
             env.start_worker(concurrency=2)
         rates: dict[str, float] = {}
         steps = [
@@ -77,6 +78,8 @@ def run_db(db: str, sizes: Sizes, only: set[str], redis_url: str, pg_url: str, r
             ("burst", lambda: __import__("bench.burst", fromlist=["run"]).run(env, sizes.burst, rates)),
             ("beat", lambda: _beat(env, sizes, report)),
             ("cli", lambda: __import__("bench.cli_wall", fromlist=["run"]).run(env, sizes.cli_jobs, sizes.cli_repeats)),
+            ("api", lambda: __import__("bench.api_latency", fromlist=["run"]).run(
+                env, sizes.api_requests, sizes.spacing_s)),
         ]
         for name, step in steps:
             if name in only:
