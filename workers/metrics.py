@@ -37,21 +37,33 @@ def run_ended(job: Job, run: Run, status: RunStatus | None, *, started_at: datet
     if status is None or not status.terminal:
         return  # a duplicate message, a run that waits, or one whose outcome is still being written
     try:
-        name, w = job.name or job.id, m.worker_metrics()
-        w.runs.labels(job.id, name, status.value).inc()
-        if status == RunStatus.OK:
-            w.task_succeeded.labels(name, hostname, queue).inc()
-        elif status.value in m.FAILED:
-            w.task_failed.labels(name, hostname, queue, status.value).inc()
+        counters, lateness, duration = _series(job.id, job.name or job.id, job.session_target, status.value,
+                                               run.trigger, hostname, queue)
+        for counter in counters:
+            counter.inc()
         if started_at is None:
             return
         due = run.scheduled_for or run.not_before or run.created_at
         if due is not None:
-            w.run_lateness.labels(run.trigger).observe(max(0.0, (started_at - due).total_seconds()))
+            lateness.observe(max(0.0, (started_at - due).total_seconds()))
         seconds = run.duration_ms / 1000.0 if run.duration_ms is not None else (utcnow() - started_at).total_seconds()
-        w.run_duration.labels(job.session_target, status.value).observe(max(0.0, seconds))
+        duration.observe(max(0.0, seconds))
     except Exception:  # a metric must never fail a run
         log.exception("could not record metrics of run %s of job %s", run.id, job.id)
+
+
+@functools.lru_cache(maxsize=4096)
+def _series(job_id: str, name: str, target: str, status: str, trigger: str, hostname: str,
+            queue: str) -> tuple[tuple[Any, ...], Any, Any]:
+    """The labelled series one run updates, looked up once per label combination (a run costs a few
+    increments, not seven label lookups)."""
+    w = m.worker_metrics()
+    counters: list[Any] = [w.runs.labels(job_id, name, status)]
+    if status == RunStatus.OK.value:
+        counters.append(w.task_succeeded.labels(name, hostname, queue))
+    elif status in m.FAILED:
+        counters.append(w.task_failed.labels(name, hostname, queue, status))
+    return tuple(counters), w.run_lateness.labels(trigger), w.run_duration.labels(target, status)
 
 
 def counted_delivery(channel: str) -> Callable[[F], F]:
