@@ -112,7 +112,8 @@ def _status_lines(info: dict[str, Any]) -> list[str]:
     if info["ok"]:
         lines.append(f"{'ready':>9}: yes")
     else:
-        down = {"beat": "no beat is alive", "worker": "no worker is alive"}
+        down = {"beat": "no beat is alive", "worker": "no worker is alive",
+                "redis": "redis is down" if redis["url"] else "no Redis is configured"}
         lines.append(f"{'ready':>9}: NO: " + ", ".join([*(down.get(n, f"{n} is down") for n in info["missing"]),
                                                        *(f"{n} unknown" for n in info["unknown"])]))
         lines += [f"{'':>9}  {name}: {remedy}" for name, remedy in info["remedies"].items()]

@@ -121,6 +121,7 @@ def test_without_a_configured_redis_nothing_falls_back_to_a_default_server(tmp_p
     shown = status_json(bare)
     assert shown["missing"] == ["redis"] and shown["checks"]["redis"]["url"] is None
     assert "not configured" in shown["checks"]["redis"]["error"]
+    assert "ready: NO: no Redis is configured" in status_text(bare)
     (tmp_path / "redis.url").write_text("redis://127.0.0.1:6390/0\n")  # what `clawsched up` leaves for others
     embedded = Settings.from_env(env)
     assert embedded.redis_url == "redis://127.0.0.1:6390/0" and "redis.url" in embedded.redis_origin
