@@ -219,8 +219,8 @@ def with_job_names(store: Store, run_ids: Sequence[str]) -> list[Claimed]:
     if not run_ids:
         return []
     with store.read() as s:
-        names = dict(s.execute(select(Run.id, Job.name).join(Job, Job.id == Run.job_id)
-                               .where(Run.id.in_(list(run_ids)))).tuples().all())
+        rows = s.execute(select(Run.id, Job.name).join(Job, Job.id == Run.job_id).where(Run.id.in_(list(run_ids))))
+        names = {run_id: name for run_id, name in rows}
     return [Claimed(run_id, names.get(run_id, "")) for run_id in run_ids]
 
 
