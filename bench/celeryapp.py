@@ -52,4 +52,10 @@ def _client(app: Celery) -> Any:
     return _redis
 
 
-app = make_app(Settings.from_env())
+def __getattr__(name: str) -> Any:
+    """``app`` for ``celery -A bench.celeryapp``, built from the environment on first use: importing
+    ``make_app`` in the bench's own process needs no Redis configured."""
+    if name != "app":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    built = globals()["app"] = make_app(Settings.from_env())
+    return built
