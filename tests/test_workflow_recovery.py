@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -19,6 +18,7 @@ from click.testing import CliRunner
 from clawsched.sched import jobs, runs
 from clawsched.sched.coordination.wake import notify
 from clawsched.sched.store.models import Run
+from tests.support import worker_process
 from tests.support.waiting import wait_for
 
 
@@ -29,42 +29,17 @@ def shell(name: str, payload: str, **fields: Any) -> dict[str, Any]:
     return spec
 
 
-class WorkerProcess:
-    """``clawsched worker`` in its own process group, configured like the test's settings."""
+class WorkerProcess(worker_process.WorkerProcess):
+    """``clawsched worker`` in its own process group, configured like the test's settings; killable."""
 
     def __init__(self, settings: Any, name: str, log: Path, concurrency: int = 2) -> None:
-        env = {**os.environ,
-               "CLAWSCHED_DATABASE_URL": settings.database_url, "CLAWSCHED_REDIS_URL": settings.redis_url,
-               "CLAWSCHED_NAMESPACE": settings.namespace, "CLAWSCHED_HOME": str(settings.home),
-               "CLAWSCHED_HEARTBEAT_S": str(settings.heartbeat_interval_s),
-               "CLAWSCHED_LEASE_TTL_S": str(settings.lease_ttl_s),
-               "CLAWSCHED_STALE_AFTER_S": str(settings.stale_after_s),
-               "CLAWSCHED_REQUEUE_AFTER_S": str(settings.requeue_after_s), "CLAWSCHED_LOG_LEVEL": "WARNING"}
-        self.name = f"{name}@%h"
-        self.log = log.open("ab")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "clawsched.cli", "worker", "-c", str(concurrency), "--pool", "prefork",
-             "-n", self.name],
-            env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
-        )
-
-    def wait_ready(self, app: Any, timeout: float = 30) -> None:
-        node = self.name.replace("%h", __import__("socket").gethostname())
-        wait_for(lambda: self.proc.poll() is None and app.control.ping(destination=[node], timeout=0.5),
-                 timeout=timeout, what=f"worker {node} to answer a ping")
+        super().__init__(worker_process.worker_env(settings), name, log, concurrency)
 
     def kill(self, sig: signal.Signals = signal.SIGKILL) -> None:
         with suppress(ProcessLookupError):
             os.killpg(self.proc.pid, sig)
         with suppress(subprocess.TimeoutExpired):
             self.proc.wait(timeout=30)
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.kill(signal.SIGTERM)
-        if self.proc.poll() is None:
-            self.kill(signal.SIGKILL)
-        self.log.close()
 
 
 @contextmanager
