@@ -24,6 +24,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
+from clawsched.sched import states
 from clawsched.sched.coordination import presence
 from clawsched.sched.coordination.connection import probe
 from clawsched.sched.settings import Settings
@@ -35,7 +36,7 @@ DURATION_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
 LAG_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 3600.0)
 LOOP_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 LATE_FIRE_S = 10.0  # a fire claimed later than this after its due instant counts as late
-FAILED = ("error", "timeout", "crashed")
+FAILED = tuple(sorted(status.value for status in states.FAILED))
 
 class WorkerMetrics:
     """What a worker records about its runs and deliveries (``worker_metrics()`` builds it once)."""

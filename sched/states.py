@@ -14,6 +14,9 @@ class RunStatus(StrEnum):
     TIMEOUT = "timeout"
     CANCELLED = "cancelled"
     CRASHED = "crashed"
+    #: The effect may have happened but was not confirmed: the gateway disconnected mid-turn, or no answer
+    #: came within the budget after the request was sent. Never retried blindly (see ``MAY_HAVE_RUN``).
+    UNCONFIRMED = "unconfirmed"
     SKIPPED = "skipped"
     AWAITING_APPROVAL = "awaiting_approval"
     APPROVED = "approved"
@@ -31,9 +34,12 @@ class RunStatus(StrEnum):
 
 TERMINAL = frozenset(
     {RunStatus.OK, RunStatus.ERROR, RunStatus.TIMEOUT, RunStatus.CANCELLED, RunStatus.CRASHED,
-     RunStatus.SKIPPED, RunStatus.REJECTED}
+     RunStatus.SKIPPED, RunStatus.REJECTED, RunStatus.UNCONFIRMED}
 )
-FAILED = frozenset({RunStatus.ERROR, RunStatus.TIMEOUT, RunStatus.CRASHED})
+FAILED = frozenset({RunStatus.ERROR, RunStatus.TIMEOUT, RunStatus.CRASHED, RunStatus.UNCONFIRMED})
+#: Failures whose work may have been done: the retry ladder never repeats them; only an ``at-least-once``
+#: job, whose prompt carries the idempotency key, replays them.
+MAY_HAVE_RUN = frozenset({RunStatus.CRASHED, RunStatus.UNCONFIRMED})
 ACTIVE = frozenset({RunStatus.QUEUED, RunStatus.RUNNING})
 
 

@@ -7,6 +7,7 @@ from typing import Any
 from clawsched.sched import jobs, messages, runs
 from clawsched.sched.coordination.wake import notify
 from clawsched.sched.store.models import Agent, utcnow
+from clawsched.workers.gateway.replies import SILENT_REPLY_NOTE
 from tests.support.agent_fixtures import *  # noqa: F403
 from tests.support.agent_fixtures import agent_job, run_and_wait
 from tests.support.waiting import wait_for
@@ -29,12 +30,13 @@ def test_isolated_job_sends_the_documented_request_and_stores_reply(store, redis
     assert req.headers["x-openclaw-agent-id"] == "ops"
     assert req.headers["x-openclaw-session-key"] == f"clawsched:{job.id}:{run.id}"
     assert "x-openclaw-model" not in req.headers
-    prompt = f"[scheduler:{job.id} Agent job]\n\nSummarize status"
+    prompt = f"[scheduler:{job.id} Agent job]\n{SILENT_REPLY_NOTE}\n\nSummarize status"
     assert req.body == {"model": "openclaw/ops", "stream": False, "messages": [{"role": "user", "content": prompt}]}
     assert run.reply == "All systems nominal." and run.summary == "All systems nominal."
     assert run.usage["total_tokens"] == 15 and run.usage["prompt_tokens"] == 10
     assert run.duration_ms is not None and run.duration_ms >= 0
-    assert run.session_key == f"clawsched:{job.id}:{run.id}"
+    # the gateway sends no key back; the run records the one it used: scoped to the agent, lower case
+    assert run.session_key == f"agent:ops:clawsched:{job.id}:{run.id}"
     second = run_and_wait(store, redis, agent_settings, job.id)
     keys = [r.headers["x-openclaw-session-key"] for r in chats(gateway)]
     assert len(keys) == 2 and keys[0] != keys[1] and keys[1].endswith(second.id)

@@ -56,6 +56,7 @@ def test_chat_sends_the_documented_request_and_parses_reply_and_usage(stub: Gate
     assert reply.content == "all quiet"
     assert reply.usage == {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}
     assert reply.model == "openclaw:main"
+    # no x-openclaw-session-key comes back: the key is the one the gateway uses, scoped and lower case
     assert reply.session_key == "agent:main:clawsched:job-1:run-1"
     assert reply.duration_ms >= 0
     assert reply.raw["choices"][0]["message"]["content"] == "all quiet"

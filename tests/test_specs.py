@@ -24,7 +24,7 @@ FLAT_AGENT = {
     "payload_thinking": "low",
     "payload_timeout_seconds": 300,
     "run_timeout_ms": 300000,
-    "delivery_mode": "announce",
+    "delivery_mode": "announce-always",  # what OpenClaw's "announce" means: the final reply, failures too
     "delivery_channel": "telegram",
     "delivery_to": "111",
     "agent_id": "ops",
@@ -82,7 +82,10 @@ def test_system_event_and_at_in_both_shapes() -> None:
         "name": "Reminder", "delete_after_run": True, "session_target": "main", "schedule_kind": "at",
         "schedule_at": "2027-02-01 16:00:00", "payload_message": "Reminder: submit expense report.",
     })
-    assert openclaw == flat
+    # each dialect keeps its own default delivery mode: OpenClaw delivers nothing from a main job, the
+    # openclaw-scheduler form announces failures (to a delivery_to, which neither has)
+    assert (openclaw.delivery_mode, flat.delivery_mode) == ("none", "announce")
+    assert openclaw == flat.model_copy(update={"delivery_mode": "none"})
     assert flat.schedule_at == datetime(2027, 2, 1, 16, tzinfo=UTC)
     assert flat.payload_kind == "systemEvent" and flat.schedule_kind == "at"
 
@@ -142,7 +145,8 @@ def test_legacy_jobs_json_entry_is_accepted() -> None:
                       "payload": {"kind": "agentturn", "message": "Legacy payload", "deliver": True,
                                   "channel": "telegram", "to": "111", "bestEffortDeliver": True}})
     assert (spec.id, spec.schedule_cron, spec.payload_kind) == ("job-legacy", "*/30 * * * *", "agentTurn")
-    assert (spec.delivery_mode, spec.delivery_channel, spec.delivery_to) == ("announce", "telegram", "111")
+    # OpenClaw's importer turns delivery hints into delivery.mode "announce": the final reply is delivered
+    assert (spec.delivery_mode, spec.delivery_channel, spec.delivery_to) == ("announce-always", "telegram", "111")
     assert spec.session_target == "isolated" and spec.run_timeout_ms == 3_600_000  # OpenClaw's agent budget
 
 

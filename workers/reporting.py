@@ -13,11 +13,10 @@ result for every run's event, and a string costs it what the run id it replaced 
 from __future__ import annotations
 
 from clawsched.sched.errors import ClawschedError
-from clawsched.sched.states import RunStatus
+from clawsched.sched.states import FAILED
 
 from .execution import Ended
 
-FAILED = frozenset({RunStatus.ERROR, RunStatus.TIMEOUT, RunStatus.CRASHED})
 ERROR_CHARS = 200  # of the run's error message, in the exception Flower shows
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Protocol
 
-from clawsched.sched.states import FAILED, DeliveryGuarantee, RunStatus, ScheduleKind
+from clawsched.sched.states import FAILED, MAY_HAVE_RUN, DeliveryGuarantee, RunStatus, ScheduleKind
 
 from . import schedules
 
@@ -33,17 +33,18 @@ class RunRow(Protocol):
 def will_retry(job: Any, run: Any) -> bool:
     """Whether the retry policy gives this failed run another attempt (so it is not final yet).
 
-    A crashed run is never retried by the ladder: it may have done its work. ``at-least-once`` jobs
-    replay it instead (``will_replay``); ``at-most-once`` jobs leave it be.
+    A crashed or unconfirmed run is never retried by the ladder: it may have done its work.
+    ``at-least-once`` jobs replay it instead (``will_replay``); ``at-most-once`` jobs leave it be.
     """
     status = RunStatus(run.status)
-    return status in FAILED and status != RunStatus.CRASHED and (run.retry_count or 0) < (job.max_retries or 0)
+    return status in FAILED and status not in MAY_HAVE_RUN and (run.retry_count or 0) < (job.max_retries or 0)
 
 
 def will_replay(job: Any, run: Any, earlier_replays: int) -> bool:
-    """Whether a crashed run is replayed: ``at-least-once`` jobs, at most ``MAX_REPLAYS`` times in a row."""
+    """Whether a crashed or unconfirmed run is replayed: ``at-least-once`` jobs, at most ``MAX_REPLAYS``
+    times in a row."""
     return (
-        run.status == RunStatus.CRASHED.value
+        run.status in MAY_HAVE_RUN
         and job.delivery_guarantee == DeliveryGuarantee.AT_LEAST_ONCE.value
         and earlier_replays < MAX_REPLAYS
     )

@@ -1,7 +1,8 @@
 """Delivery rules: what a finished run delivers, and when a failure streak alerts. Pure, no I/O.
 
 * ``none`` delivers nothing; ``announce`` delivers a run that did not end ``ok`` (a shell job's
-  non-zero exit, an agent's error or timeout); ``announce-always`` delivers every run; skipped runs
+  non-zero exit, an agent's error, timeout or unconfirmed turn); ``announce-always`` delivers every
+  run (OpenClaw's own ``delivery.mode: "announce"`` means this, and ``sched.specs`` maps it so); skipped runs
   are never announced to chat (``failure_alert.includeSkipped`` is the way to hear about those);
   ``webhook`` POSTs the finished-run JSON of every terminal run to ``delivery_to``.
 * A reply that is a silent sentinel (``NO_REPLY``, ``IDEMPOTENT_SKIP``, ...) suppresses delivery; so
@@ -53,6 +54,8 @@ def announce_text(job: Any, run: Any) -> str:
     if run.status == RunStatus.OK.value:
         return body
     what = "Shell job" if job.session_target == SessionTarget.SHELL.value else "Job"
+    if run.status == RunStatus.UNCONFIRMED.value:  # not a failure we know of: say what is unknown
+        return f"⚠️ {what} unconfirmed: {job.name} (it may have run; not retried)\n\n{body}"
     return f"⚠️ {what} {run.status}: {job.name}\n\n{body}"
 
 

@@ -92,7 +92,8 @@ class JobSpec(BaseModel):
     resource_pool: S128 = None
     auth_profile: S256 = None
     delivery_guarantee: DeliveryGuarantee = DeliveryGuarantee.AT_MOST_ONCE
-    delivery_mode: DeliveryMode = DeliveryMode.NONE
+    #: openclaw-scheduler's default: a failed run reaches ``delivery_to`` (nothing is sent without a target)
+    delivery_mode: DeliveryMode = DeliveryMode.ANNOUNCE
     delivery_channel: S64 = None
     delivery_to: S1024 = None
     delivery_secret: S256 = None

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from clawsched.sched.errors import SpecError
+from clawsched.sched.rules import session_keys
 from clawsched.sched.rules.schedules import zone
 from clawsched.sched.specs.fields import type_name
 from clawsched.sched.specs.model import FIELDS, SCHEDULE_FIELDS, STATE_FIELDS
@@ -43,7 +44,12 @@ def _split_session_target(flat: dict[str, Any], probs: Problems) -> None:
         if "session_id" in flat and flat["session_id"] != target[8:]:
             probs.add("session_id", f"conflicts with session_target {target!r}")
         flat["session_target"], flat["session_id"] = "session", target[8:]
-    elif target == "current":
+        if why := session_keys.problem(target[8:]):
+            probs.add("session_target", f"session key {why}")
+    preferred = flat.get("preferred_session_key")
+    if isinstance(preferred, str) and (why := session_keys.problem(preferred)):
+        probs.add("preferred_session_key", f"session key {why}")
+    if target == "current":
         probs.add("session_target", "'current' is resolved by the OpenClaw gateway when a job is created; "
                   "use 'session:<id>' to keep a named session")
 

@@ -15,6 +15,7 @@ from typing import Any
 from clawsched.sched.specs.fields import type_name
 from clawsched.sched.specs.model import SCHEDULE_FIELDS
 from clawsched.sched.specs.problems import Problems, unknown
+from clawsched.sched.states import DeliveryMode
 
 OPENCLAW_AGENT_BUDGET_MS = 3_600_000  # OpenClaw's own watchdog for agent turns without timeoutSeconds
 
@@ -111,6 +112,13 @@ def _payload_value(kind: str, key: str, value: Any) -> Any:
     return value
 
 
+#: OpenClaw's ``announce`` delivers the final reply of every run, failures too (its cron delivered an
+#: ``ok`` reply); that is clawsched's ``announce-always``. The flat, openclaw-scheduler form's
+#: ``announce`` (post only when a run did not succeed) keeps its own meaning.
+OPENCLAW_DELIVERY_MODES = {"announce": DeliveryMode.ANNOUNCE_ALWAYS.value,
+                           "deliver": DeliveryMode.ANNOUNCE_ALWAYS.value}
+
+
 def _from_openclaw_delivery(raw: Any, flat: dict[str, Any], probs: Problems) -> None:
     if not isinstance(raw, Mapping):
         probs.add("delivery", f"expected an object like {{'mode': 'announce'}}, got {type_name(raw)}")
@@ -118,7 +126,7 @@ def _from_openclaw_delivery(raw: Any, flat: dict[str, Any], probs: Problems) -> 
     keys = {"mode": "delivery_mode", "channel": "delivery_channel", "to": "delivery_to"}
     unknown(probs, "delivery.", [k for k in raw if k not in keys and k not in _OC_DELIVERY_IGNORED], keys)
     mode = raw.get("mode") or "announce"
-    _put(flat, probs, "delivery_mode", "announce" if mode == "deliver" else mode, "delivery.mode")
+    _put(flat, probs, "delivery_mode", OPENCLAW_DELIVERY_MODES.get(mode, mode), "delivery.mode")
     for key in ("channel", "to"):
         if raw.get(key) is not None:
             _put(flat, probs, keys[key], raw[key], f"delivery.{key}")
@@ -154,8 +162,9 @@ def _openclaw_defaults(flat: dict[str, Any], probs: Problems) -> None:
     kind = flat.get("payload_kind")
     if "session_target" not in flat:
         flat["session_target"] = {"systemEvent": "main", "shellCommand": "shell"}.get(str(kind), "isolated")
-    if kind == "agentTurn" and flat["session_target"] == "isolated" and "delivery_mode" not in flat:
-        flat["delivery_mode"] = "announce"
+    if "delivery_mode" not in flat:  # OpenClaw announces an isolated turn's reply, and nothing else by default
+        isolated_turn = kind == "agentTurn" and flat["session_target"] == "isolated"
+        flat["delivery_mode"] = DeliveryMode.ANNOUNCE_ALWAYS.value if isolated_turn else DeliveryMode.NONE.value
     if kind == "agentTurn" and "run_timeout_ms" not in flat:
         flat["run_timeout_ms"] = OPENCLAW_AGENT_BUDGET_MS
     if kind == "shellCommand" and "run_timeout_ms" not in flat:

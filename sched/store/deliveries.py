@@ -44,9 +44,10 @@ def claim(store: Store, run_id: str | None, kind: str, target: str, *, now: date
 
 
 def settle(store: Store, delivery_id: str, *, now: datetime, error: str | None = None,
-           attempts: int | None = None) -> None:
-    """``delivered``, or ``failed`` with the error."""
-    values: dict[str, Any] = {"status": "failed" if error else "delivered", "error": error}
+           attempts: int | None = None, unconfirmed: bool = False) -> None:
+    """``delivered``; ``failed`` with the error; or ``unconfirmed`` with it, when the send may still arrive."""
+    status = "unconfirmed" if unconfirmed else "failed" if error else "delivered"
+    values: dict[str, Any] = {"status": status, "error": error}
     if not error:
         values["delivered_at"] = now
     if attempts is not None:

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from clawsched.sched import approvals
 from clawsched.sched.rules import attempts
-from clawsched.sched.states import TERMINAL, RunStatus
+from clawsched.sched.states import MAY_HAVE_RUN, TERMINAL, RunStatus
 
 from .engine import Store
 from .finishing import replays_before
@@ -68,7 +68,7 @@ def is_final(store: Store, job: Job, run: Run) -> bool:
     """A terminal outcome after which nothing else will be attempted for this fire (no retry, no replay)."""
     if RunStatus(run.status) not in TERMINAL or attempts.will_retry(job, run):
         return False
-    if run.status != RunStatus.CRASHED.value:
+    if RunStatus(run.status) not in MAY_HAVE_RUN:
         return True
     return not attempts.will_replay(job, run, earlier_replays(store, run))
 

@@ -18,14 +18,14 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from clawsched.sched.errors import UnavailableError
-from clawsched.sched.states import RunStatus
+from clawsched.sched.states import FAILED, RunStatus
 from clawsched.sched.store.urls import DriverTarget, driver_target
 
 if TYPE_CHECKING:
     from clawsched.sched.store.engine import Store
 
 _SETTLED = (RunStatus.OK.value, RunStatus.SKIPPED.value)
-_FAILED = (RunStatus.ERROR.value, RunStatus.TIMEOUT.value, RunStatus.CRASHED.value)
+_FAILED = tuple(sorted(status.value for status in FAILED))
 _SQLITE_READ_TIMEOUT_S = 30.0  # a WAL reader waits only while another process recovers the file
 _PG_TIMESTAMPS = {1114, 1184}  # timestamp, timestamptz
 

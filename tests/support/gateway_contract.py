@@ -8,6 +8,7 @@ the client by construction.
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from collections.abc import Callable, Collection
@@ -15,6 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 
 Response = tuple[int, Any, dict[str, str]]
+#: Instead of a response: close the connection without answering, as a gateway killed mid-turn does.
+DROP: Any = object()
 ReplyFn = Callable[[dict[str, Any], dict[str, str]], str]
 ToolHandler = Callable[[dict[str, Any]], Any]
 
@@ -28,6 +31,12 @@ DENIED_TOOLS = frozenset(
 PLATFORM_LIMITS = {"telegram": 4096, "discord": 2000, "slack": 40000, "whatsapp": 4096, "signal": 4096,
                    "imessage": 4096}
 UNAUTHORIZED = {"error": {"message": "Unauthorized", "type": "unauthorized"}}
+#: A chat-completions turn must end in a visible answer: after a silent one the gateway asks again, once,
+#: with this instruction, and answers 500 when the model stays silent (src/agents/reply-completion.ts).
+CONTINUATION = ("The previous attempt did not produce a user-visible answer. Continue from the current state "
+                "and produce the visible answer now. Do not restart from scratch.")
+INTERNAL_ERROR = {"error": {"message": "internal error", "type": "api_error"}}
+_SILENT = re.compile(r"^\s*NO_REPLY(?:\s+NO_REPLY)*\s*$", re.IGNORECASE)
 UPSTREAM_ERROR = {"error": {"message": "upstream provider error", "type": "api_error"}}
 
 
@@ -52,6 +61,18 @@ class RecordedRequest:
         value = self.headers.get("authorization", "")
         return value[7:] if value.lower().startswith("bearer ") else None
 
+
+
+def is_silent(text: str) -> bool:
+    """The gateway's silent-reply test: ``NO_REPLY`` (any case, repeated), also inside edge punctuation.
+    ``HEARTBEAT_OK`` is silent only in heartbeat runs, so a chat turn passes it through."""
+    return bool(_SILENT.match(text) or _SILENT.match(text.strip().strip("\"'*_`.!,;:()[]")))
+
+
+def session_of(agent: str, key: str) -> str:
+    """Where a turn runs: the gateway folds the key to lower case and scopes it to the agent."""
+    key = key.strip().lower()
+    return key if key.startswith("agent:") else f"agent:{agent}:{key}"
 
 
 def is_reserved(key: str) -> bool:

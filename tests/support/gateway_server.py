@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from tests.support.gateway_contract import RecordedRequest
+from tests.support.gateway_contract import DROP, RecordedRequest
 
 if TYPE_CHECKING:
     from tests.support.gateway_stub import GatewayStub
@@ -47,7 +47,11 @@ class _Handler(BaseHTTPRequestHandler):
         request = self._read(method)
         self.stub.record(request)
         try:
-            status, body, headers = self.stub.respond(request)
+            answer = self.stub.respond(request)
+            if answer is DROP:  # the gateway died mid-answer: the client sees the connection close
+                self.close_connection = True
+                return
+            status, body, headers = answer
         except Exception as exc:  # a bug in the stub must show up in the test, not hang it
             self.stub.errors.append(f"{method} {request.path}: {exc!r}")
             status, body, headers = 500, {"error": {"message": repr(exc), "type": "stub_error"}}, {}

@@ -3,19 +3,22 @@
 It answers with the request and response shapes observed against a real gateway (2026.9.6; see
 ``/work/shared/research/openclaw-gateway-contract.md``) — auth errors, reserved session namespaces, the
 ``message`` tool's ok body, the hooks' separate token — so a client that passes here speaks the real
-protocol. It is deliberately independent of ``clawsched.workers.gateway``: sharing the client's tables
+protocol. Where the real gateway surprised a client it does so here too: a chat turn must end visible
+(``NO_REPLY`` is re-prompted once, then answered 500), session keys are folded to lower case and not
+echoed in a header, a send to a channel that is down answers ``tool_error`` yet is delivered later
+from the outbound queue, and a gateway killed mid-turn closes the connection unanswered. It is
+deliberately independent of ``clawsched.workers.gateway``: sharing the client's tables
 would make the tests agree with the client by construction.
 
 Behaviour is programmable from the test thread at any time (``stub.ready = False``, ``stub.reply = ...``,
-``stub.delay_s``, ``stub.fail_next(n)``), and every request is recorded so tests can wait on what the
-gateway was sent instead of sleeping. The wire shapes live in ``gateway_contract``, the HTTP plumbing
-in ``gateway_server``; this module holds the programmable state and the routes.
+``stub.delay_s``, ``stub.fail_next(n)``, ``stub.drop_chats``, ``stub.channels.down``), and every
+request is recorded so tests can wait on what the gateway was sent instead of sleeping. The wire shapes
+live in ``gateway_contract``, the HTTP plumbing in ``gateway_server``; this module holds the
+programmable state and the routes.
 """
 
 from __future__ import annotations
 
-import itertools
-import json
 import threading
 import time
 import uuid
@@ -23,9 +26,12 @@ from collections.abc import Callable, Iterable
 from http.server import ThreadingHTTPServer
 from typing import Any
 
+from tests.support.gateway_channels import Channels
 from tests.support.gateway_contract import (
+    CONTINUATION,
     DENIED_TOOLS,
-    PLATFORM_LIMITS,
+    DROP,
+    INTERNAL_ERROR,
     UNAUTHORIZED,
     UPSTREAM_ERROR,
     RecordedRequest,
@@ -37,7 +43,9 @@ from tests.support.gateway_contract import (
     completion,
     invalid,
     is_reserved,
+    is_silent,
     last_user_text,
+    session_of,
 )
 from tests.support.gateway_server import handler_for
 
@@ -68,23 +76,30 @@ class GatewayStub:
         self.delay_s = 0.0
         self.allow_request_session_key = False
         self.tool_handlers: dict[str, ToolHandler] = self._builtin_tools()
-        self.sent_messages: list[dict[str, Any]] = []
+        self.channels = Channels()
+        self.sent_messages = self.channels.sent  # what the chats received, in order
         self.wakes: list[dict[str, Any]] = []
         self.hook_runs: list[dict[str, Any]] = []
         self.webhook_posts: list[RecordedRequest] = []  # answered 2xx by ``/webhook/*``
         self.tool_errors: list[str] = []
         self.errors: list[str] = []
+        self._turn_state()
         self._requests: list[RecordedRequest] = []
         self._changed = threading.Condition()
         self._failures = {"chat": (0, 502), "tools": (0, 502), "hooks": (0, 503), "webhook": (0, 500)}
         self._idempotent_hooks: dict[str, dict[str, Any]] = {}
-        self._message_ids = itertools.count(1000)
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._started = time.monotonic()
         self._server = ThreadingHTTPServer((host, port), handler_for(self))
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
+
+    def _turn_state(self) -> None:
+        self.turns: list[dict[str, Any]] = []  # finished chat turns: session (as the gateway keys it), reply
+        self.continuations: list[RecordedRequest] = []  # turns the stub re-prompted after a silent answer
+        self.drop_chats = 0  # the next N chat turns end with the connection closed and no answer
+        self.interrupted_turns: list[RecordedRequest] = []
 
     # ------------------------------------------------------------------------------------------- lifecycle
 
@@ -249,9 +264,21 @@ class GatewayStub:
         status = self._take_failure("chat")
         if status is not None:
             return status, UPSTREAM_ERROR, {}
-        session = f"agent:{agent}:{key}" if key else f"agent:{agent}:openai:{uuid.uuid4()}"
-        reply = completion(agent, self._reply_text(body, req.headers), self.usage)
-        return 200, reply, {"x-openclaw-session-key": session}
+        if self.drop_chats > 0:  # killed mid-turn: no answer; the restarted gateway resumes the turn itself
+            self.drop_chats -= 1
+            self.interrupted_turns.append(req)
+            return DROP
+        session = session_of(agent, key) if key else f"agent:{agent}:openai:{uuid.uuid4()}"
+        text = self._reply_text(body, req.headers)
+        if is_silent(text):  # a chat turn owes a visible answer: ask once more, then fail
+            again = {**body, "messages": [*body["messages"], {"role": "user", "content": CONTINUATION}]}
+            text = self._reply_text(again, req.headers)
+            self.continuations.append(req)
+            if is_silent(text):
+                return 500, INTERNAL_ERROR, {}
+        self.turns.append({"session": session, "agent": agent, "prompt": last_user_text(body["messages"]),
+                           "reply": text})
+        return 200, completion(agent, text, self.usage), {}  # the gateway sends no session-key header
 
     def _reply_text(self, body: dict[str, Any], headers: dict[str, str]) -> str:
         if self.reply_fn is not None:
@@ -292,27 +319,7 @@ class GatewayStub:
         }
 
     def _message_tool(self, args: dict[str, Any]) -> dict[str, Any]:
-        if args.get("action") != "send":
-            raise ToolFailure(f"Unsupported action: {args.get('action')}")
-        channel, target = args.get("channel"), args.get("target") or args.get("to")
-        if not target:
-            raise ToolFailure("Action send requires a target.")
-        prefix, _, rest = str(target).partition(":")
-        if not channel and prefix in PLATFORM_LIMITS and rest:
-            channel, target = prefix, rest
-        text = args.get("message")
-        if not channel:
-            raise ToolFailure("Channel is required.")
-        if not isinstance(text, str) or not text:
-            raise ToolFailure("Action send requires a message.")
-        if len(text) > PLATFORM_LIMITS.get(channel, 4000):
-            raise ToolFailure(f"{channel}: message is too long ({len(text)} characters)")
-        message_id = str(next(self._message_ids))
-        self.sent_messages.append(
-            {"channel": channel, "target": target, "message": text, "message_id": message_id, "args": args}
-        )
-        details: dict[str, Any] = {"ok": True, "messageId": message_id, "chatId": target, "receipt": {}}
-        return {"content": [{"type": "text", "text": json.dumps(details, indent=1)}], "details": details}
+        return self.channels.send(args)
 
     def _webhook(self, req: RecordedRequest) -> Response:
         """A receiver for clawsched's outgoing webhooks (not part of the gateway), so tests need one server."""
@@ -373,7 +380,7 @@ class GatewayStub:
         if deliver:
             self.sent_messages.append(
                 {"channel": body["channel"], "target": body["to"], "message": reply,
-                 "message_id": str(next(self._message_ids)), "args": {}, "via": "hooks/agent"}
+                 "message_id": self.channels.next_id(), "args": {}, "via": "hooks/agent"}
             )
         self.hook_runs.append({**body, "runId": run_id, "reply": reply})
         if not body.get("waitForCompletion"):

@@ -7,9 +7,11 @@
 * ``main``: a system event into the agent's main session (``POST /hooks/wake {text, mode}``, hooks
   token, the job's ``wake_mode``); there is no reply to store.
 
-Before an agent run starts, the ``gateway`` gate (``workers.gates``) checks that the gateway is ready;
-a gateway that goes down during a turn gives the run ``error`` (or ``timeout``), which the job's retry
-policy may retry.
+Before an agent run starts, the ``gateway`` gate (``workers.gates``) checks that the gateway is ready.
+A turn the gateway refused, or could not reach its model for, is an ``error`` the job's retry policy may
+retry. A turn whose answer never came (the gateway died or restarted mid-turn, no answer within the
+run's budget, an internal error) is ``unconfirmed``: the real gateway resumes an interrupted turn by
+itself, so only an ``at-least-once`` job (its prompt carries the idempotency key) is replayed.
 
 The prompt is assembled by ``sched.prompts`` from the header, the agent's pending inbox messages (up
 to 5, marked delivered), the parent's trigger context, prior-run context (``recent``/``hybrid``), the
@@ -27,7 +29,7 @@ from typing import Any
 from clawsched.sched import agents, messages
 from clawsched.sched.errors import GatewayError, SpecError, TransientGatewayError
 from clawsched.sched.outcomes import Outcome
-from clawsched.sched.rules import prompts
+from clawsched.sched.rules import prompts, session_keys
 from clawsched.sched.states import DeliveryGuarantee, RunStatus, SessionTarget
 from clawsched.sched.store import retrieval
 from clawsched.sched.store.engine import Store
@@ -36,11 +38,12 @@ from clawsched.workers.executors.base import ExecutionContext, Executor
 from clawsched.workers.gateway.client import (
     ChatReply,
     GatewayClient,
-    GatewayTimeoutError,
+    UnconfirmedError,
     client_for,
     new_session_key,
     stable_session_key,
 )
+from clawsched.workers.gateway.replies import SILENT_REPLY_NOTE
 
 log = logging.getLogger(__name__)
 
@@ -77,22 +80,31 @@ class ChatExecutor(Executor):
             key = session_key_for(job, run)
         except SpecError as exc:
             return Outcome(RunStatus.ERROR, summary=str(exc), error_message=str(exc))
-        prompt = assemble_prompt(store, job, run)
+        header, _, body = assemble_prompt(store, job, run).partition("\n")
+        prompt = f"{header}\n{SILENT_REPLY_NOTE}\n{body}"  # the payload stays last
         client = client_for(ctx.settings)
+        used = session_keys.as_gateway_keys_it(job.agent_id, key)  # what the run records
         agents.set_status(store, job.agent_id, "busy", key)
         try:
             reply = _interruptible(lambda: client.chat(agent_id=job.agent_id, message=prompt, session_key=key,
                                                        model=job.payload_model, timeout_s=ctx.timeout_s),
                                    ctx.cancelled)
-        except GatewayTimeoutError as exc:
-            return Outcome(RunStatus.TIMEOUT, summary=str(exc), error_message=str(exc), session_key=key)
+        except UnconfirmedError as exc:
+            return unconfirmed(exc, used)
         except (TransientGatewayError, GatewayError) as exc:
-            return Outcome(RunStatus.ERROR, summary=str(exc)[:500], error_message=str(exc), session_key=key)
+            return Outcome(RunStatus.ERROR, summary=str(exc)[:500], error_message=str(exc), session_key=used)
         finally:
             agents.set_status(store, job.agent_id, "idle")
         if reply is None:
-            return Outcome(RunStatus.CANCELLED, summary="cancelled during the agent turn", session_key=key)
-        return outcome_of(reply, key)
+            return Outcome(RunStatus.CANCELLED, summary="cancelled during the agent turn", session_key=used)
+        return outcome_of(reply, reply.session_key or used)
+
+
+def unconfirmed(exc: UnconfirmedError, key: str) -> Outcome:
+    """The turn reached the gateway and no answer came back: it may have run (the gateway resumes a turn
+    its restart interrupted), so the run says so and nothing repeats it blindly."""
+    return Outcome(RunStatus.UNCONFIRMED, summary=f"unconfirmed: {exc}"[:500], error_message=str(exc),
+                   session_key=key)
 
 
 def outcome_of(reply: ChatReply, key: str) -> Outcome:
@@ -138,6 +150,8 @@ class MainExecutor(Executor):
         mode = job.wake_mode if job.wake_mode in ("now", "next-heartbeat") else "now"
         try:
             body = client.wake(text, mode, agent_id=job.agent_id if job.agent_id != "main" else None)  # type: ignore[arg-type]
+        except UnconfirmedError as exc:
+            return unconfirmed(exc, "main")
         except GatewayError as exc:
             return Outcome(RunStatus.ERROR, summary=str(exc)[:500], error_message=str(exc), session_key="main")
         outcome = body.get("eventOutcome", "queued")

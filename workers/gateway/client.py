@@ -33,9 +33,15 @@ import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from clawsched.sched.errors import GatewayError, SpecError, TransientGatewayError
+from clawsched.sched.rules import session_keys
 from clawsched.sched.settings import Settings
 from clawsched.workers.gateway.chunking import channel_limit, split_message
-from clawsched.workers.gateway.errors import GatewayTimeoutError, error_for
+from clawsched.workers.gateway.errors import (
+    GatewayDisconnectedError,
+    GatewayTimeoutError,
+    UnconfirmedError,
+    error_for,
+)
 from clawsched.workers.gateway.replies import ChatReply, chat_reply, json_or_empty, ok_body
 from clawsched.workers.gateway.sessions import check_session_key, new_session_key, stable_session_key
 
@@ -43,6 +49,7 @@ __all__ = [
     "ChatReply",
     "GatewayClient",
     "GatewayTimeoutError",
+    "UnconfirmedError",
     "check_session_key",
     "client_for",
     "new_session_key",
@@ -185,7 +192,9 @@ class GatewayClient:
             headers=headers, timeout=timeout_s or CHAT_TIMEOUT_DEFAULT_S,
         )
         duration_ms = int((time.monotonic() - started) * 1000)
-        reply = chat_reply(json_or_empty(response), duration_ms, response.headers.get("x-openclaw-session-key"))
+        used = response.headers.get("x-openclaw-session-key") or (
+            session_keys.as_gateway_keys_it(agent_id, session_key) if session_key else None)
+        reply = chat_reply(json_or_empty(response), duration_ms, used)
         log.info("chat agent=%s session=%s ok in %d ms", agent_id, session_key, duration_ms)
         return reply
 
@@ -201,7 +210,8 @@ class GatewayClient:
     ) -> dict[str, Any]:
         """Invoke one gateway tool; returns the ``{"ok": true, "result": ...}`` body.
 
-        With ``idempotent=False`` a read timeout is not retried: the tool may already have run.
+        With ``idempotent=False`` an unconfirmed failure (``UnconfirmedError``: a timeout, a dropped
+        connection, a 500) is not retried: the tool may already have run, or the gateway may have queued it.
         """
         body: dict[str, Any] = {"tool": tool, "args": dict(args or {})}
         if session_key:
@@ -222,7 +232,7 @@ class GatewayClient:
 
         Returns one tool body per chunk, in order. Empty text sends nothing. ``channel=None`` relies on a
         provider-prefixed target (``telegram:111``). Sends are not deduplicated by the gateway, so a
-        chunk whose answer timed out is not re-sent.
+        chunk whose send is unconfirmed is not re-sent, and the chunks after it are not sent either.
         """
         results = []
         for chunk in split_message(text, channel_limit(channel, target)):
@@ -290,8 +300,14 @@ class GatewayClient:
             response = self._client().request(method, path, json=json_body, headers=dict(headers), timeout=limits)
         except httpx.ConnectTimeout as exc:
             raise TransientGatewayError(f"gateway {what}: could not connect to {self.base_url}") from exc
+        except httpx.ConnectError as exc:
+            raise TransientGatewayError(f"gateway {what}: {self.base_url} unreachable ({exc})") from exc
         except httpx.TimeoutException as exc:
-            raise GatewayTimeoutError(f"gateway {what}: no answer within {timeout:g} s") from exc
+            raise GatewayTimeoutError(f"gateway {what}: no answer within {timeout:g} s after the request "
+                                      "was sent (the gateway may still be doing it)") from exc
+        except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
+            raise GatewayDisconnectedError(f"gateway {what}: the connection dropped before the answer ({exc}); "
+                                           "the gateway may have done it (it resumes interrupted turns)") from exc
         except httpx.HTTPError as exc:
             raise TransientGatewayError(f"gateway {what}: {self.base_url} unreachable ({exc})") from exc
         if response.is_success:
@@ -309,7 +325,7 @@ class GatewayClient:
         def worth_retrying(exc: BaseException) -> bool:
             if not isinstance(exc, TransientGatewayError):
                 return False
-            return idempotent or not isinstance(exc, GatewayTimeoutError)
+            return idempotent or not isinstance(exc, UnconfirmedError)
 
         def log_attempt(state: RetryCallState) -> None:
             wait = state.next_action.sleep if state.next_action else 0.0

@@ -1,4 +1,10 @@
-"""What the gateway answers when it succeeds: a chat completion, or the ``{"ok": true}`` of tools and hooks."""
+"""What the gateway answers when it succeeds: a chat completion, or the ``{"ok": true}`` of tools and hooks.
+
+A chat-completions turn can never be silent through the real gateway: it owes the caller a visible
+answer, so after ``NO_REPLY`` it asks the model again and answers 500 if the model stays silent.
+``HEARTBEAT_OK`` passes through unchanged, so that is the sentinel a chat prompt asks for
+(``SILENT_REPLY_NOTE``); ``sched.rules.prompts.silent`` then keeps it from being delivered.
+"""
 
 from __future__ import annotations
 
@@ -12,10 +18,16 @@ import httpx
 from clawsched.sched.errors import GatewayError
 from clawsched.workers.gateway.errors import error_fields, redact
 
+#: Appended to every chat-completions prompt: the one way to answer "nothing to report" that the gateway
+#: passes through (``NO_REPLY`` makes it re-prompt, then fail the turn).
+SILENT_REPLY_NOTE = ("If there is nothing to report, reply exactly HEARTBEAT_OK and nothing else: it is recorded "
+                     "and not delivered. Do not reply NO_REPLY.")
+
 
 @dataclass(frozen=True)
 class ChatReply:
-    """One finished agent turn. ``session_key`` is the gateway-scoped key it echoed, when it did."""
+    """One finished agent turn. ``session_key`` is the session it ran in, as the gateway keys it: the
+    2026.9 gateway echoes no key, so it is derived the gateway's way (``sched.rules.session_keys``)."""
 
     content: str
     usage: dict[str, Any] | None

@@ -1,23 +1,23 @@
 """Session keys: which conversation an agent turn continues, in the gateway's namespace rules.
 
 ``x-openclaw-session-key`` is a bare key (``clawsched:<job>:<run>``): the gateway itself scopes it to
-``agent:<agentId>:<key>``, and it rejects the reserved ``cron:``/``subagent:``/``acp:`` namespaces, so the
-check is made here first, where the error can name the field a user can fix.
+``agent:<agentId>:<key>`` and folds it to lower case (``sched.rules.session_keys``), so the keys sent
+here are lower case already and the key recorded on a run is the one the gateway used.
 """
 
 from __future__ import annotations
 
 from clawsched.sched.errors import SpecError
-
-RESERVED_SESSION_PREFIXES = ("cron:", "subagent:", "acp:")
+from clawsched.sched.rules import session_keys
 
 
 def new_session_key(job_id: str, run_id: str) -> str:
     """A fresh key per run, so an isolated run starts with no history and is findable by its ids.
 
     The gateway scopes it to ``agent:<agentId>:clawsched:<job>:<run>``; ``clawsched:`` is not reserved.
+    Lower case, as the gateway would make it (a job id may have capitals).
     """
-    return check_session_key(f"clawsched:{job_id}:{run_id}")
+    return check_session_key(f"clawsched:{job_id}:{run_id}".lower())
 
 
 def stable_session_key(session_id: str) -> str:
@@ -33,18 +33,8 @@ def stable_session_key(session_id: str) -> str:
 
 
 def check_session_key(key: str) -> str:
-    """Refuse a reserved namespace before the gateway does, naming the field a user can fix."""
-    scoped = _unscoped(key)
-    if scoped.startswith(RESERVED_SESSION_PREFIXES):
-        raise SpecError(
-            f"session key {key!r} uses a namespace the OpenClaw gateway reserves "
-            f"({', '.join(RESERVED_SESSION_PREFIXES)}); pick another id",
-            field="session_target",
-        )
+    """Refuse a key the gateway would refuse or read as another one, naming the field a user can fix."""
+    why = session_keys.problem(key)
+    if why:
+        raise SpecError(f"session key {why}", field="session_target")
     return key
-
-
-def _unscoped(key: str) -> str:
-    """``agent:<id>:rest`` -> ``rest``: the reserved check applies to what follows the agent scope."""
-    parts = key.split(":", 2)
-    return parts[2] if len(parts) == 3 and parts[0] == "agent" else key
