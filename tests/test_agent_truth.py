@@ -13,6 +13,7 @@ from clawsched.sched import jobs, runs
 from clawsched.sched.errors import SpecError
 from clawsched.sched.specs import parse_job
 from clawsched.sched.store.models import Delivery, Run, utcnow
+from clawsched.workers.gateway.rendering import WORD_JOINER
 from clawsched.workers.gateway.replies import SILENT_REPLY_NOTE
 from clawsched.workers.post_run import pipeline
 from tests.support.agent_fixtures import *  # noqa: F403
@@ -146,3 +147,27 @@ def test_each_dialect_keeps_its_own_meaning_of_announce(store, rt, gateway, job,
     failed = finished_run(store, created, "error", error_message="exit 1")
     pipeline.process(rt, failed.id, now=utcnow())
     assert len(gateway.sent_messages) == ok_posts + error_posts
+
+
+def shown(message: dict[str, Any]) -> str:
+    return str(message["shown"]).replace(WORD_JOINER, "")  # invisible: it keeps '<b>' from becoming a tag
+
+
+def test_what_a_shell_job_printed_is_what_the_chat_shows(store, rt, gateway):
+    printed = "a<b & c>d 2*3*4 snake_case_name _x_ `code` <b>not bold</b> &amp;"
+    job = jobs.create(store, {"name": "disk", "session_target": "shell", "payload_message": "true",
+                              "run_timeout_ms": 5000, "schedule_kind": "cron", "schedule_cron": "0 0 1 1 *",
+                              "delivery_mode": "announce-always",
+                              **TELEGRAM})
+    run = finished_run(store, job, "ok", summary=printed)
+    pipeline.process(rt, run.id, now=utcnow())
+    [message] = gateway.sent_messages
+    assert shown(message) == printed
+
+
+def test_an_agent_reply_keeps_its_markdown_and_its_angle_brackets(store, rt, gateway):
+    job = jobs.create(store, agent_job(delivery_mode="announce-always", **TELEGRAM))
+    run = finished_run(store, job, "ok", reply="**Disk** at 91% on <db-1> & <db-2>", summary="x")
+    pipeline.process(rt, run.id, now=utcnow())
+    [message] = gateway.sent_messages
+    assert shown(message) == "Disk at 91% on <db-1> & <db-2>"

@@ -27,6 +27,7 @@ FAILURE_ALERT_COOLDOWN_MS = 3_600_000
 class Plan:
     kind: str  # announce | webhook
     text: str | None = None
+    markdown: bool = False  # an agent's ok reply, written for the chat; anything else is shown verbatim
 
 
 def plan(job: Any, run: Any) -> Plan | None:
@@ -43,7 +44,8 @@ def plan(job: Any, run: Any) -> Plan | None:
         return None
     if mode == DeliveryMode.ANNOUNCE.value and status == RunStatus.OK:
         return None
-    return Plan("announce", announce_text(job, run))
+    is_reply = job.session_target != SessionTarget.SHELL.value and status == RunStatus.OK and bool(run.reply)
+    return Plan("announce", announce_text(job, run), markdown=is_reply)
 
 
 def announce_text(job: Any, run: Any) -> str:

@@ -7,11 +7,29 @@ this one (``down``, ``back()``), which is what makes a blind resend a duplicate.
 
 from __future__ import annotations
 
+import html
 import itertools
 import json
+import re
 from typing import Any
 
 from tests.support.gateway_contract import PLATFORM_LIMITS, ToolFailure
+
+_TAG = re.compile(r"<[^<>]*>")
+_EMPHASIS = re.compile(r"(?<!\\)([*_`~])(.+?)(?<!\\)\1")
+_ESCAPED = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|~])")
+_RETAG = re.compile(r"&lt;(/?[A-Za-z][A-Za-z0-9-]*)(.*?)&gt;")
+
+
+def shown_on_telegram(message: str) -> str:
+    """What a Telegram chat displays for a ``message`` the gateway got, as its sender treats it: the
+    text is Markdown, rendered to HTML (a raw tag is kept or dropped, never shown; an escaped one is
+    turned back into a tag), so emphasis markers vanish, backslash escapes and entities resolve."""
+    text = _TAG.sub("", message)
+    text = _RETAG.sub("", text)  # the gateway re-tags ``&lt;b&gt;``; Telegram then shows no tag
+    while (rendered := _EMPHASIS.sub(r"\2", text)) != text:
+        text = rendered
+    return html.unescape(_ESCAPED.sub(r"\1", text))
 
 
 class Channels:
@@ -44,7 +62,8 @@ class Channels:
         if len(text) > PLATFORM_LIMITS.get(channel, 4000):
             raise ToolFailure(f"{channel}: message is too long ({len(text)} characters)")
         message_id = self.next_id()
-        sent = {"channel": channel, "target": target, "message": text, "message_id": message_id, "args": args}
+        sent = {"channel": channel, "target": target, "message": text, "message_id": message_id, "args": args,
+                "shown": shown_on_telegram(text) if channel == "telegram" else text}
         if self.down:
             self.queued.append(sent)
             raise ToolFailure(f"Channel is unavailable: {channel} (queued for redelivery)")

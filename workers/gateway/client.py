@@ -35,6 +35,7 @@ from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_at
 from clawsched.sched.errors import GatewayError, SpecError, TransientGatewayError
 from clawsched.sched.rules import session_keys
 from clawsched.sched.settings import Settings
+from clawsched.workers.gateway import rendering
 from clawsched.workers.gateway.chunking import channel_limit, split_message
 from clawsched.workers.gateway.errors import (
     GatewayDisconnectedError,
@@ -227,8 +228,12 @@ class GatewayClient:
 
         return self._retrying(what, call, idempotent=idempotent)
 
-    def send_message(self, channel: str | None, target: str, text: str) -> list[dict[str, Any]]:
+    def send_message(self, channel: str | None, target: str, text: str, *, markdown: bool = False
+                     ) -> list[dict[str, Any]]:
         """Post ``text`` to a chat through the ``message`` tool, in as many messages as the channel needs.
+
+        ``text`` arrives as written (``rendering``): verbatim, or with its Markdown rendered when
+        ``markdown`` (an agent's reply).
 
         Returns one tool body per chunk, in order. Empty text sends nothing. ``channel=None`` relies on a
         provider-prefixed target (``telegram:111``). Sends are not deduplicated by the gateway, so a
@@ -236,7 +241,8 @@ class GatewayClient:
         """
         results = []
         for chunk in split_message(text, channel_limit(channel, target)):
-            args = {"action": "send", "target": target, "message": chunk}
+            args = {"action": "send", "target": target,
+                    "message": rendering.as_sent(channel, target, chunk, markdown=markdown)}
             if channel:
                 args["channel"] = channel
             results.append(self.invoke_tool("message", args, idempotent=False))

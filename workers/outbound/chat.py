@@ -27,14 +27,16 @@ log = logging.getLogger(__name__)
 
 
 @counted_delivery("chat")
-def send_chat(rt: Runtime, run_id: str | None, kind: str, channel: str | None, to: str, text: str) -> str:
-    """Deliver ``text`` once for (run, kind, to); returns the row's final status (or ``duplicate``)."""
+def send_chat(rt: Runtime, run_id: str | None, kind: str, channel: str | None, to: str, text: str, *,
+              markdown: bool = False) -> str:
+    """Deliver ``text`` once for (run, kind, to), verbatim unless ``markdown`` (an agent's reply);
+    returns the row's final status (or ``duplicate``)."""
     row = deliveries.claim(rt.store, run_id, kind, to, now=utcnow())
     if row is None:
         return "duplicate"
     try:
         resolved_channel, target = aliases.resolve(rt.store, channel, to)
-        client_for(rt.settings).send_message(resolved_channel, target, text)
+        client_for(rt.settings).send_message(resolved_channel, target, text, markdown=markdown)
     except UnconfirmedError as exc:
         log.warning("delivery %s (%s) of run %s to %s unconfirmed: %s", row.id, kind, run_id, to, exc)
         deliveries.settle(rt.store, row.id, now=utcnow(), error=str(exc)[:2000], unconfirmed=True)

@@ -24,4 +24,5 @@ def deliver(rt: Runtime, job: Job, run: Run, now: datetime) -> None:
     if decision.kind == "webhook":
         send_webhook(rt, job, run)
     elif decision.text:
-        send_chat(rt, run.id, "announce", job.delivery_channel, job.delivery_to or "", decision.text)
+        send_chat(rt, run.id, "announce", job.delivery_channel, job.delivery_to or "", decision.text,
+                  markdown=decision.markdown)
