@@ -47,7 +47,7 @@ def test_enqueue_starts_a_labelled_session_and_done_delivers_once(store, rt, age
     dispatch_watch.dispatch_watch(rt, now=utcnow())  # a later watcher pass sends nothing more
     [sent] = gateway.sent_messages
     assert sent["channel"] == "telegram" and sent["target"] == "111"
-    assert sent["message"] == "[done] fix-deploy\n\nDeploy script fixed"
+    assert sent["shown"] == "[done] fix-deploy\n\nDeploy script fixed"
     row = dispatches.get(store, "fix-deploy")
     assert row.status == "done" and row.summary == "Deploy script fixed" and row.result.startswith("STUB-REPLY")
     listed = json.loads(clawsched(agent_settings, "dispatch", "list", "--json").output)
@@ -62,7 +62,7 @@ def test_silent_session_raises_one_watchdog_alert_and_disarms_on_completion(stor
     dispatch_watch.dispatch_watch(rt, now=later)
     dispatch_watch.dispatch_watch(rt, now=later + timedelta(seconds=120))
     [alert] = gateway.sent_messages
-    assert alert["target"] == "555" and "quiet appears stuck" in alert["message"]
+    assert alert["target"] == "555" and "quiet appears stuck" in alert["shown"]
     stuck = clawsched(rt.settings, "dispatch", "stuck", "--threshold-min", "0.5")
     assert stuck.exit_code == 0  # silence is measured against now; this one started moments ago
     dispatches.finish(store, "quiet", "finished after all")
@@ -108,7 +108,7 @@ def test_tracker_summary_is_delivered_when_two_complete_and_one_goes_silent(stor
     agents.tracker_upkeep(rt, None, utcnow() + timedelta(seconds=700))
     [sent] = gateway.sent_messages
     assert sent["target"] == "777"
-    assert sent["message"] == ('[FAILED] Task group "v2-release" failed\n\n[ok] schema: tables documented\n'
+    assert sent["shown"] == ('[FAILED] Task group "v2-release" failed\n\n[ok] schema: tables documented\n'
                                "[ok] frontend: a11y fixed\n[DEAD] docs: timed out (dead-man switch)")
     status = json.loads(clawsched(rt.settings, "tasks", "status", tid, "--json").output)
     assert status["status"] == "failed"

@@ -80,34 +80,39 @@ class Writer:
             with self.lock:
                 current = list(self.kept.values())
             for item in current:
-                if self._write(item):
-                    with self.lock:
-                        self.kept.pop(item.run.id, None)
-                    heartbeats.service(self.rt).forget(item.run.id)
+                self._write(item)
 
-    def _write(self, item: Kept) -> bool:
-        """True when the outcome is settled: written now, or the run was no longer ours to write."""
+    def _settled(self, item: Kept) -> None:
+        """The outcome is in the store (or no longer ours to write): it is not pending any more."""
+        with self.lock:
+            self.kept.pop(item.run.id, None)
+        heartbeats.service(self.rt).forget(item.run.id)
+
+    def _write(self, item: Kept) -> None:
+        """Write the outcome once; when it is settled (written, or the run was no longer ours to write),
+        it stops being pending before the post-run pipeline runs, which may take a while."""
         run, job = item.run, item.job
         try:
             done = finishing.finish_loaded(self.rt.store, job, run, item.values, now=item.now, retried=True)
         except StoreUnavailable as exc:
             log.error("run %s of job %s: outcome (%s) still not recorded: %s", run.id, job.id,
                       item.values.get("status"), exc)
-            return False
+            return
         except Exception:
             log.exception("run %s of job %s: outcome (%s) cannot be recorded; given up: %r", run.id, job.id,
                           item.values.get("status"), {k: item.values.get(k) for k in ("status", "summary")})
-            return True
+            self._settled(item)
+            return
+        self._settled(item)
         if done is None:
             log.warning("run %s of job %s: no longer running (cancelled); its late outcome is dropped", run.id, job.id)
-            return True
+            return
         log.warning("run %s of job %s: outcome %s recorded late, %.1f s after the run ended", run.id, job.id,
                     done.run.status, (utcnow() - item.now).total_seconds())
         try:
             pipeline.process(self.rt, run.id, now=utcnow())
         except Exception:  # the reconciler runs it again (finalize_orphans)
             log.exception("run %s of job %s: post-run pipeline failed after a late outcome", run.id, job.id)
-        return True
 
 
 _writers: dict[int, Writer] = {}
