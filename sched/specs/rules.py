@@ -20,7 +20,8 @@ from clawsched.sched.specs.problems import Problems, ok
 
 def check_rules(spec: JobSpec, explicit: set[str], probs: Problems) -> None:
     """Cross-field rules; each skips fields that already failed so one mistake is reported once."""
-    for rule in (_rule_time, _rule_chain, _rule_condition, _rule_target, _rule_delivery, _rule_limits):
+    for rule in (_rule_time, _rule_chain, _rule_condition, _rule_target, _rule_auth_profile, _rule_delivery,
+                 _rule_limits):
         rule(spec, explicit, probs)
 
 
@@ -95,6 +96,22 @@ def _rule_target(spec: JobSpec, explicit: set[str], probs: Problems) -> None:
     if target == "shell" and "run_timeout_ms" not in explicit and ok(probs, "run_timeout_ms"):
         probs.add("run_timeout_ms", "is required for shell jobs (an integer > 0, in milliseconds), so a hung "
                   "command is killed; e.g. 120000")
+
+
+def _rule_auth_profile(spec: JobSpec, explicit: set[str], probs: Problems) -> None:
+    """The gateway takes an auth profile only as a suffix of a backend model (``provider/model@profile``),
+    so a profile without such a model would be accepted and then silently not used."""
+    profile = spec.auth_profile
+    if not isinstance(profile, str) or profile == "inherit" or not ok(probs, "auth_profile", "payload_model"):
+        return
+    if any(c.isspace() for c in profile) or "@" in profile or ":" not in profile:
+        probs.add("auth_profile", f"must be 'inherit' or 'provider:label' (no spaces, no '@'), got {profile!r}")
+        return
+    model = spec.payload_model
+    if not isinstance(model, str) or "/" not in model or model.startswith(("openclaw", "agent:")):
+        probs.add("auth_profile", "needs payload_model set to a backend model ('provider/model'): the gateway "
+                                  "reads a profile only as 'provider/model@profile'; set payload_model, or use "
+                                  "auth_profile 'inherit' for the agent's own")
 
 
 def _rule_delivery(spec: JobSpec, explicit: set[str], probs: Problems) -> None:

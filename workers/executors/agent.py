@@ -21,6 +21,7 @@ error; silent sentinels (``NO_REPLY``, ``IDEMPOTENT_SKIP``, ...) leave it ok and
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections.abc import Callable
@@ -34,6 +35,7 @@ from clawsched.sched.states import DeliveryGuarantee, RunStatus, SessionTarget
 from clawsched.sched.store import retrieval
 from clawsched.sched.store.engine import Store
 from clawsched.sched.store.models import Job, Run
+from clawsched.workers.executors import idle
 from clawsched.workers.executors.base import ExecutionContext, Executor
 from clawsched.workers.gateway.client import (
     ChatReply,
@@ -84,17 +86,23 @@ class ChatExecutor(Executor):
         prompt = f"{header}\n{SILENT_REPLY_NOTE}\n{body}"  # the payload stays last
         client = client_for(ctx.settings)
         used = session_keys.as_gateway_keys_it(job.agent_id, key)  # what the run records
+        watch = idle.IdleWatch(lambda args: client.invoke_tool("sessions_list", args), used,
+                               idle.idle_limit_s(job.payload_timeout_seconds)) if job.payload_timeout_seconds else None
         agents.set_status(store, job.agent_id, "busy", key)
         try:
-            reply = _interruptible(lambda: client.chat(agent_id=job.agent_id, message=prompt, session_key=key,
-                                                       model=job.payload_model, timeout_s=ctx.timeout_s),
-                                   ctx.cancelled)
+            with watch or contextlib.nullcontext():
+                reply = _interruptible(
+                    lambda: client.chat(agent_id=job.agent_id, message=prompt, session_key=key, model=job.payload_model,
+                                        timeout_s=ctx.timeout_s, auth_profile=job.auth_profile),
+                    ctx.cancelled, watch.idle if watch else None)
         except UnconfirmedError as exc:
             return unconfirmed(exc, used)
         except (TransientGatewayError, GatewayError) as exc:
             return Outcome(RunStatus.ERROR, summary=str(exc)[:500], error_message=str(exc), session_key=used)
         finally:
             agents.set_status(store, job.agent_id, "idle")
+        if reply is None and watch is not None and watch.idle.is_set():
+            return unconfirmed(UnconfirmedError(watch.describe()), used)  # the gateway may still finish the turn
         if reply is None:
             return Outcome(RunStatus.CANCELLED, summary="cancelled during the agent turn", session_key=used)
         return outcome_of(reply, reply.session_key or used)
@@ -119,8 +127,10 @@ def outcome_of(reply: ChatReply, key: str) -> Outcome:
     return Outcome(RunStatus.OK, summary=content[:SUMMARY_LIMIT], reply=content, usage=usage, session_key=key)
 
 
-def _interruptible(call: Callable[[], ChatReply], cancelled: threading.Event) -> ChatReply | None:
-    """Run the blocking turn in a helper thread so a cancel stops waiting at once; None when cancelled."""
+def _interruptible(call: Callable[[], ChatReply], cancelled: threading.Event,
+                   idle: threading.Event | None = None) -> ChatReply | None:
+    """Run the blocking turn in a helper thread so a cancel (or the idle watch) stops waiting at once;
+    None when either did. The request itself is left to end on its own timeout."""
     box: dict[str, Any] = {}
 
     def target() -> None:
@@ -133,7 +143,7 @@ def _interruptible(call: Callable[[], ChatReply], cancelled: threading.Event) ->
     thread.start()
     while thread.is_alive():
         thread.join(0.1)
-        if cancelled.is_set() and thread.is_alive():
+        if (cancelled.is_set() or (idle is not None and idle.is_set())) and thread.is_alive():
             return None
     if "error" in box:
         raise box["error"]

@@ -171,6 +171,7 @@ class GatewayClient:
         session_key: str | None,
         model: str | None = None,
         timeout_s: float | None = None,
+        auth_profile: str | None = None,
         extra_headers: Mapping[str, str] | None = None,
     ) -> ChatReply:
         """Run one agent turn and return its final reply. Never retried here (see the module docstring).
@@ -178,12 +179,13 @@ class GatewayClient:
         ``model`` may be an agent target (``openclaw/<id>``, ``openclaw:<id>``, ``agent:<id>``) or a backend
         model such as ``provider/model``, which is sent as ``x-openclaw-model``. ``timeout_s`` is the run's
         own budget and bounds the wait; without it the wait is ``CHAT_TIMEOUT_DEFAULT_S``.
-        ``session_key=None`` makes the turn stateless (the gateway picks a fresh key).
+        ``session_key=None`` makes the turn stateless (the gateway picks a fresh key). ``auth_profile``
+        (``provider:label``) picks the credentials the backend model is called with; see ``model_header``.
         """
         target, backend_model = _model_fields(agent_id, model)
         headers = {**(extra_headers or {}), **self._bearer(self._token), "x-openclaw-agent-id": agent_id}
         if backend_model:
-            headers["x-openclaw-model"] = backend_model
+            headers["x-openclaw-model"] = model_header(backend_model, auth_profile)
         if session_key:
             headers["x-openclaw-session-key"] = session_key
         body = {"model": target, "stream": False, "messages": [{"role": "user", "content": message}]}
@@ -349,6 +351,18 @@ class GatewayClient:
             reraise=True,
         )
         return retrying(call)
+
+
+def model_header(backend_model: str, auth_profile: str | None) -> str:
+    """``x-openclaw-model`` for a backend model and an auth profile.
+
+    The gateway has no auth-profile header (openclaw-scheduler's ``x-openclaw-auth-profile`` is read by
+    nothing); it reads a profile as a suffix of the model reference, ``provider/model@provider:label``
+    (``splitTrailingAuthProfile`` in its model-reference parser). ``inherit`` or none: the agent's own.
+    """
+    if not auth_profile or auth_profile == "inherit":
+        return backend_model
+    return f"{backend_model.split('@', 1)[0]}@{auth_profile}"
 
 
 def _model_fields(agent_id: str, model: str | None) -> tuple[str, str | None]:
