@@ -22,6 +22,7 @@ HERE = Path(__file__).parent
 GATEWAY_PORT, RELAY_PORT, MODEL_PORT, TELEGRAM_PORT = 18789, 18790, 18700, 18701
 GATEWAY_TOKEN, HOOKS_TOKEN = "contract-gateway-token", "contract-hooks-token"
 CHAT_ID = "111"
+PROFILE, PROFILE_KEY = "stub:work", "stub-work-key"  # a second credential for the stub provider
 READY_TIMEOUT_S = 150.0
 
 PROBE = """
@@ -94,6 +95,10 @@ class Gateway:
         for folder in (self.logs, self.root / "tmp", self.home / ".openclaw", self.home / "workspace"):
             folder.mkdir(parents=True, exist_ok=True)
         (self.home / ".openclaw" / "openclaw.json").write_text(json.dumps(config(self.home / "workspace"), indent=1))
+        done = self.ns.run([str(self.tools.node), str(self.tools.openclaw), "models", "auth", "paste-api-key",
+                            "--provider", "stub", "--profile-id", PROFILE], env=self.env(), timeout=120,
+                           input=f"{PROFILE_KEY}\n")
+        assert done.returncode == 0, f"could not add the auth profile {PROFILE}: {done.stderr or done.stdout}"
         env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
         py = sys.executable
         self.ns.spawn("model", [py, str(HERE / "stub_model.py"), str(MODEL_PORT), str(self.logs / "model.jsonl")],

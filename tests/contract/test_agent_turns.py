@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.contract.clawsched_cli import Clawsched
+from tests.contract.gateway import PROFILE, PROFILE_KEY
 from tests.contract.jobs import cron_tool, flat, to_telegram
 from tests.contract.records import Records, message_texts
 from tests.support.waiting import wait_for
@@ -57,3 +58,28 @@ def test_a_silent_reply_is_ok_and_posts_nothing(cs: Clawsched, records: Records,
     assert (run["status"], run["error_message"]) == ("ok", None)
     assert records.sent(token) == []
     assert records.wire("/tools/invoke", token) == []
+
+
+def test_a_stalled_turn_is_given_up_after_twice_its_payload_timeout(cs: Clawsched, records: Records,
+                                                                    token: str) -> None:
+    job = cs.add(flat(token, f"{token} STUB_SLEEP:40", payload_timeout_seconds=3, max_retries=1))
+
+    run = cs.finished(cs.run_now(job), timeout=60)
+
+    assert run["status"] == "unconfirmed", run
+    assert "idle for 6s" in run["error_message"]
+    assert [r["id"] for r in cs.runs(job)] == [run["id"]]
+    assert len(records.wire("/v1/chat/completions", token)) == 1
+
+
+def test_an_auth_profile_goes_with_the_backend_model(cs: Clawsched, records: Records, token: str) -> None:
+    job = cs.add(flat(token, f"{token} STUB_SAY[[profiled {token}]]", payload_model="stub/stub-model",
+                      auth_profile=PROFILE))
+
+    run = cs.finished(cs.run_now(job))
+
+    [sent] = records.wire("/v1/chat/completions", token)
+    assert sent["headers"].get("x-openclaw-model") == f"stub/stub-model@{PROFILE}"
+    assert (run["status"], run["reply"]) == ("ok", f"profiled {token}")
+    [turn] = records.model(token)
+    assert turn["headers"].get("authorization") == f"Bearer {PROFILE_KEY}"  # the profile was used

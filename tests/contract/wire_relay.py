@@ -41,6 +41,7 @@ class RequestLog:
             with LOCK, open(self.path, "a", encoding="utf-8") as f:
                 f.write(json.dumps({"ts": time.time(), "peer": self.peer, "method": method,
                                     "path": rest.rpartition(" ")[0], "upstream": self.upstream,
+                                    "headers": {k: v for k, v in headers.items() if k != "authorization"},
                                     "body": body.decode("utf-8", "replace")}) + "\n")
 
 
