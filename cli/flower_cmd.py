@@ -9,8 +9,8 @@ line (where ``ps`` shows them) nor in output: the command prints where the passw
 Flower's own ``/metrics`` and ``/healthcheck`` need no login (that is Flower's rule, for scrapers).
 
 What Flower shows of clawsched: each run is a ``clawsched.run`` task whose args are ``['<run id>'] <job
-name>``; one that ended error, timeout or crashed is FAILURE with its exit code; maintenance sends no task
-events. See docs/flower.md.
+name>``; one that ended error, timeout, crashed or unconfirmed is FAILURE with its exit code;
+maintenance sends no task events. See docs/flower.md.
 """
 
 from __future__ import annotations

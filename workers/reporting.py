@@ -1,7 +1,8 @@
 """What a run's Celery task tells Celery, and so Flower: the job, the status and the exit code.
 
 Flower shows a task's state from the worker's events: a task that returns is SUCCESS, one that raises is
-FAILURE. So a run whose outcome is ``error``, ``timeout`` or ``crashed`` ends its task with ``RunFailed``,
+FAILURE. So a run whose outcome is a failure (``states.FAILED``: ``error``, ``timeout``, ``crashed``,
+``unconfirmed``) ends its task with ``RunFailed``,
 raised after the outcome and the post-run pipeline are recorded, so nothing about the run depends on it.
 The run task lists it in ``throws`` (Celery logs it in one line, without a traceback) and acknowledges
 its message on failure (``acks_on_failure_or_timeout``); nothing retries it, because a job's retries are
@@ -21,7 +22,7 @@ ERROR_CHARS = 200  # of the run's error message, in the exception Flower shows
 
 
 class RunFailed(ClawschedError):
-    """A run ended ``error``, ``timeout`` or ``crashed``; raised by its task so that Flower shows FAILURE."""
+    """A run ended failed (``states.FAILED``); raised by its task so that Flower shows FAILURE."""
 
 
 def report(ended: Ended) -> str:
