@@ -57,6 +57,7 @@ class Settings:
     post_run: str = "inline"  # "inline": pipeline in the run task; "callback": a Celery link task
     gateway_defer_s: float = 3600.0  # how long an agent run waits for an unready gateway before it is skipped
     webhook_allowed_hosts: tuple[str, ...] = ()  # hosts a webhook may reach though not public (egress.py)
+    shell_pass_env: tuple[str, ...] = ()  # worker variables shell jobs get besides the allow-list (shell.py)
     metrics_host: str = "127.0.0.1"  # where a worker's and a beat's /metrics listen (docs/metrics.md)
     worker_metrics_port: int = 0  # 0: the worker serves no /metrics
     beat_metrics_port: int = 0  # 0: the beat serves no /metrics
@@ -124,6 +125,7 @@ class Settings:
             prune_interval_s=_number(env, "CLAWSCHED_PRUNE_INTERVAL_S", 300.0),
             post_run=_choice(env, "CLAWSCHED_POST_RUN", ("inline", "callback")),
             gateway_defer_s=_number(env, "CLAWSCHED_GATEWAY_DEFER_S", 3600.0),
+            shell_pass_env=tuple(n.strip() for n in env.get("CLAWSCHED_SHELL_PASS_ENV", "").split(",") if n.strip()),
             webhook_allowed_hosts=tuple(h.strip().lower() for h in env.get("CLAWSCHED_WEBHOOK_ALLOWED_HOSTS", "")
                                         .split(",") if h.strip()),
             **_metrics_endpoints(env),

@@ -52,11 +52,26 @@ class Finished:
     finalized: bool = False
 
 
+NUL_SHOWN_AS = "\u2400"  # SYMBOL FOR NULL: what a NUL byte of output or reply is stored as
+
+
+def storable(value: Any) -> Any:
+    """``value`` with NUL characters replaced: PostgreSQL refuses them in text and JSON, and an outcome the
+    store refuses is a run closed ``crashed`` (and run again). Shown as U+2400, so the output says so."""
+    if isinstance(value, str):
+        return value.replace("\x00", NUL_SHOWN_AS) if "\x00" in value else value
+    if isinstance(value, dict):
+        return {storable(k): storable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [storable(v) for v in value]
+    return value
+
+
 def columns(run: Run, outcome: Outcome, now: datetime) -> dict[str, Any]:
     """The run columns the finishing statement writes."""
     started_at = run.started_at or now
     return {"finished_at": now, "duration_ms": max(0, int((now - started_at).total_seconds() * 1000)),
-            **outcome.columns()}
+            **{name: storable(value) for name, value in outcome.columns().items()}}
 
 
 def preview(run: Run, values: dict[str, Any]) -> Run:

@@ -61,8 +61,16 @@ def _create(path: Path) -> int:
         return os.open(path, flags, 0o666)
 
 
+#: What a shell job gets of the worker's environment. Never the rest: the worker holds the gateway and
+#: hooks tokens, the API token and database URLs, and a job that prints ``env`` would store them in its
+#: output, which runs, chain children and deliveries pass on. More with ``CLAWSCHED_SHELL_PASS_ENV``.
+PASSED_ENV = frozenset({"PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LANGUAGE", "TZ", "TERM", "TMPDIR"})
+PASSED_PREFIXES = ("LC_",)
+
+
 def _environment(ctx: ExecutionContext) -> dict[str, str]:
-    env = dict(os.environ)
+    passed = PASSED_ENV | set(ctx.settings.shell_pass_env)
+    env = {k: v for k, v in os.environ.items() if k in passed or k.startswith(PASSED_PREFIXES)}
     env.update({str(k): str(v) for k, v in (ctx.job.env or {}).items()})
     env.update({
         "CLAWSCHED_JOB_ID": ctx.job.id,
