@@ -66,7 +66,8 @@ def type_name(value: Any) -> str:
     return names.get(type(value), type(value).__name__)
 
 
-Int = Annotated[int, BeforeValidator(_strict_int)]
+INT_MAX = 2**31 - 1  # the store's integer columns are 32-bit: a bigger number must fail here, not in SQL
+Int = Annotated[int, BeforeValidator(_strict_int), Field(ge=-INT_MAX - 1, le=INT_MAX)]
 Bool = Annotated[bool, BeforeValidator(_bool01)]
 Name = Annotated[str, Field(max_length=200), BeforeValidator(required_text)]
 Message = Annotated[str, Field(max_length=100_000), BeforeValidator(required_text)]

@@ -101,7 +101,7 @@ class JobSpec(BaseModel):
     failure_alert: dict[str, Any] | None = None
     origin: S256 = None
     delete_after_run: Bool = False
-    ttl_hours: Annotated[Int | None, Field(ge=1)] = None
+    ttl_hours: Annotated[Int | None, Field(ge=1, le=876_000)] = None  # 100 years: an expiry is a date
     parent_id: Annotated[Annotated[str, Field(max_length=64, pattern=ID_PATTERN)] | None,
                          BeforeValidator(optional_text)] = None
     trigger_on: TriggerOn | None = None

@@ -59,7 +59,11 @@ def _parse_instant(value: Any, tz: Any, field: str, probs: Problems) -> datetime
     if value is None:
         return None
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=value)
+        try:
+            return _in_range(datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=value), field, probs)
+        except (OverflowError, ValueError):
+            probs.add(field, f"{value!r} ms after 1970 is out of range; use a date-time up to the year {MAX_YEAR}")
+            return None
     if isinstance(value, str):
         try:
             parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00").replace("z", "+00:00"))
@@ -76,7 +80,21 @@ def _parse_instant(value: Any, tz: Any, field: str, probs: Problems) -> datetime
             parsed = parsed.replace(tzinfo=zone(tz) if isinstance(tz, str) else UTC)
         except SpecError:
             parsed = parsed.replace(tzinfo=UTC)  # the zone itself is reported by the rules
-    return parsed.astimezone(UTC)
+    try:
+        return _in_range(parsed.astimezone(UTC), field, probs)
+    except OverflowError:
+        probs.add(field, f"{value!r} has no UTC time (out of range); use a date-time up to the year {MAX_YEAR}")
+        return None
+
+
+MAX_YEAR = 9000  # leaves room to schedule after any accepted instant without overflowing a datetime
+
+
+def _in_range(instant: datetime, field: str, probs: Problems) -> datetime | None:
+    if instant.year > MAX_YEAR:
+        probs.add(field, f"{instant.isoformat()} is out of range; use a date-time up to the year {MAX_YEAR}")
+        return None
+    return instant
 
 
 def _normalise_schedule(flat: dict[str, Any], probs: Problems) -> None:

@@ -82,6 +82,8 @@ def _translate(err: Mapping[str, Any]) -> tuple[str, str]:
         return field, f"is longer than {ctx.get('max_length')} characters"
     if kind == "greater_than_equal":
         return field, f"must be >= {ctx.get('ge')}"
+    if kind == "less_than_equal":
+        return field, f"must be <= {ctx.get('le')}"
     if kind == "string_pattern_mismatch":
         return field, "may contain only letters, digits and . _ : @ - (starting with a letter or digit)"
     if kind in ("string_type", "string_unicode") and len(loc) > 1:
