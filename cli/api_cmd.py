@@ -12,7 +12,7 @@ from clawsched.cli.context import CliContext, ensure_schema
 
 @command(None, "api")
 @click.option("--host", help="Address to listen on (default CLAWSCHED_API_HOST or 127.0.0.1).")
-@click.option("--port", type=int, help="Port (default CLAWSCHED_API_PORT or 8765).")
+@click.option("--port", type=click.IntRange(1, 65_535), help="Port (default CLAWSCHED_API_PORT or 8765).")
 def api(obj: CliContext, as_json: bool, host: str | None, port: int | None) -> None:
     """Serve the HTTP API: REST resources, /v1/tools/invoke, /health, /readyz, /metrics.
 

@@ -12,6 +12,8 @@ from clawsched.cli.command import command
 from clawsched.cli.context import CliContext
 from clawsched.cli.output import emit_json, show
 
+SECONDS = click.IntRange(1, 2**31 - 1)
+
 
 def _prompt(message: str | None, message_file: str | None, message_env: str | None, message_stdin: bool) -> str:
     from clawsched.sched.errors import SpecError
@@ -50,9 +52,9 @@ def _prompt(message: str | None, message_file: str | None, message_env: str | No
 @click.option("--channel", help="Channel of --deliver-to (telegram, slack, ...).")
 @click.option("--delivery-mode", type=click.Choice(["announce", "announce-always", "none"]), default="announce",
               show_default=True)
-@click.option("--timeout", "timeout_s", type=int, default=300, show_default=True, help="Session budget, seconds.")
+@click.option("--timeout", "timeout_s", type=SECONDS, default=300, show_default=True, help="Session budget, seconds.")
 @click.option("--monitor/--no-monitor", default=True, help="Arm the silence watchdog (needs --deliver-to).")
-@click.option("--watchdog-after", "watchdog_after_s", type=int, default=3600, show_default=True,
+@click.option("--watchdog-after", "watchdog_after_s", type=SECONDS, default=3600, show_default=True,
               help="Seconds of silence before the watchdog alerts.")
 def enqueue(obj: CliContext, as_json: bool, label: str, message: str | None, message_file: str | None,
             message_env: str | None, message_stdin: bool, mode: str, thinking: str | None, model: str | None,

@@ -28,7 +28,7 @@ PASSWORD_ENV = "CLAWSCHED_FLOWER_PASSWORD"
 
 @command(None, "flower", context_settings={"ignore_unknown_options": True})
 @click.option("--address", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=5555, show_default=True, type=int, help="Port to listen on.")
+@click.option("--port", default=5555, show_default=True, type=click.IntRange(1, 65_535), help="Port to listen on.")
 @click.option("--user", default="clawsched", show_default=True, help="Login name for the basic auth.")
 @click.option("--no-auth", is_flag=True,
               help="No login (only behind a proxy that authenticates; Flower's API then stays refused "

@@ -22,7 +22,7 @@ def msg() -> None:
 @click.argument("body")
 @click.option("--subject")
 @click.option("--kind", default="text", show_default=True)
-@click.option("--priority", type=int, default=0, show_default=True, help="0 normal, 1 high, 2 urgent")
+@click.option("--priority", type=click.IntRange(0, 2), default=0, show_default=True, help="0 normal, 1 high, 2 urgent")
 @click.option("--reply-to")
 @click.option("--metadata", help="A JSON object.")
 @click.option("--owner")
@@ -56,7 +56,7 @@ def _messages(as_json: bool, rows: list[Any]) -> None:
 
 @command(msg, "inbox")
 @click.argument("agent")
-@click.argument("limit", type=int, default=50)
+@click.argument("limit", type=click.IntRange(1, 10_000), default=50)
 @click.option("--all", "include_read", is_flag=True, help="Include read messages.")
 def msg_inbox(obj: CliContext, as_json: bool, agent: str, limit: int, include_read: bool) -> None:
     """Messages for AGENT (direct and broadcast), urgent first."""
@@ -67,7 +67,7 @@ def msg_inbox(obj: CliContext, as_json: bool, agent: str, limit: int, include_re
 
 @command(msg, "outbox")
 @click.argument("agent")
-@click.argument("limit", type=int, default=50)
+@click.argument("limit", type=click.IntRange(1, 10_000), default=50)
 def msg_outbox(obj: CliContext, as_json: bool, agent: str, limit: int) -> None:
     """Messages AGENT sent, newest first."""
     from clawsched.sched import messages
@@ -128,7 +128,7 @@ def msg_readall(obj: CliContext, as_json: bool, agent: str) -> None:
 
 @command(msg, "receipts")
 @click.argument("message_id")
-@click.argument("limit", type=int, default=100)
+@click.argument("limit", type=click.IntRange(1, 10_000), default=100)
 def msg_receipts(obj: CliContext, as_json: bool, message_id: str, limit: int) -> None:
     """The receipts of MESSAGE_ID (delivered, read, acked, expired), oldest first."""
     from clawsched.sched import messages

@@ -31,7 +31,8 @@ def beat(obj: CliContext, as_json: bool) -> None:
 
 
 @command(None, "worker")
-@click.option("-c", "--concurrency", type=int, help="Worker processes (default CLAWSCHED_WORKER_CONCURRENCY or 2).")
+@click.option("-c", "--concurrency", type=click.IntRange(1, 256),
+              help="Worker processes (default CLAWSCHED_WORKER_CONCURRENCY or 2).")
 @click.option("-n", "--hostname", default="clawsched@%h", show_default=True, help="Celery node name.")
 @click.option("--pool", default="prefork", show_default=True, help="Celery pool: prefork, threads or solo.")
 def worker(obj: CliContext, as_json: bool, concurrency: int | None, hostname: str, pool: str) -> None:

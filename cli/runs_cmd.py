@@ -27,7 +27,7 @@ HEADERS = ["id", "job", "status", "trigger", "started", "ms", "exit", "summary"]
 
 @command(runs, "list", short_lived=True)
 @click.argument("job_id")
-@click.argument("limit", required=False, default=20, type=int)
+@click.argument("limit", required=False, default=20, type=click.IntRange(1, 10_000))
 def runs_list(obj: CliContext, as_json: bool, job_id: str, limit: int) -> None:
     """The latest runs of a job, newest first."""
     from clawsched.sched import jobs

@@ -44,7 +44,7 @@ def tasks_list(obj: CliContext, as_json: bool) -> None:
 
 
 @command(tasks, "history")
-@click.argument("limit", type=int, default=20)
+@click.argument("limit", type=click.IntRange(1, 10_000), default=20)
 def tasks_history(obj: CliContext, as_json: bool, limit: int) -> None:
     """Trackers that ended, newest first."""
     from clawsched.sched import task_trackers as trackers
