@@ -14,10 +14,11 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy import and_, case, exists, or_, select, update
 from sqlalchemy.orm import Session
 
 from clawsched.sched.errors import ClawschedError, NotFound, SpecError
+from clawsched.sched.rules.prompts import KIND_ORDER
 from clawsched.sched.store.engine import Store
 from clawsched.sched.store.models import Message, MessageReceipt, utcnow
 
@@ -93,11 +94,16 @@ def _open_for(agent: str, *, delivered_too: bool) -> Any:
 
 
 def _ordered(q: Any) -> Any:
-    return q.order_by(Message.priority.desc(), Message.created_at, Message.id)
+    """By kind (``KIND_ORDER``: a constraint before a decision before a fact, a task, a preference, then
+    the rest), then urgent first, then oldest first, as openclaw-scheduler orders its inbox. The order is
+    in the query so a ``limit`` keeps the messages that matter most, not merely the oldest."""
+    rank = case({kind: i for i, kind in enumerate(KIND_ORDER)}, value=Message.kind, else_=len(KIND_ORDER))
+    return q.order_by(rank, Message.priority.desc(), Message.created_at, Message.id)
 
 
 def inbox(store: Store, agent: str, limit: int = 50, *, include_read: bool = False) -> list[Message]:
-    """The agent's messages, urgent first, then oldest first; read ones only with ``include_read``."""
+    """The agent's messages in prompt order (kind, then urgent first, then oldest first); read ones only
+    with ``include_read``."""
     with store.read() as s:
         if include_read:
             cond = or_(Message.to_agent == agent, Message.to_agent == BROADCAST)
@@ -137,7 +143,8 @@ def thread(store: Store, message_id: str) -> list[Message]:
 
 
 def take_for_prompt(store: Store, agent: str, limit: int = 5, now: datetime | None = None) -> list[Message]:
-    """Up to ``limit`` pending messages for ``agent`` (urgent first), marked delivered in the same step."""
+    """Up to ``limit`` pending messages for ``agent`` in inbox order (constraints first, then urgent
+    first), marked delivered in the same step."""
     now = now or utcnow()
     with store.session() as s:
         q = _ordered(select(Message).where(_open_for(agent, delivered_too=False),

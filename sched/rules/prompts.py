@@ -1,8 +1,9 @@
 """Agent prompt assembly and reply sentinels: pure functions of plain values, no I/O.
 
-A prompt is, in order: the header ``[scheduler:<job_id> <job name>]``, a reasoning-depth note, the
-pending inbox messages, the trigger context of a chain parent, the prior-run context, the idempotency
-block of an at-least-once job, then the payload message.
+A prompt is, in order: the header ``[scheduler:<job_id> <job name>]``, the execution-boundary note of a
+plan-only or read-only job, a reasoning-depth note, the pending inbox messages, the trigger context of a
+chain parent, the prior-run context, the idempotency block of an at-least-once job, then the payload
+message.
 """
 
 from __future__ import annotations
@@ -25,6 +26,23 @@ MAX_PROMPT_MESSAGES = 5
 MESSAGE_BODY_LIMIT = 500
 CONTEXT_TEXT_LIMIT = 1000
 
+#: Typed messages an agent must weigh first come first, as openclaw-scheduler orders them: a constraint
+#: binds what the agent may do, a decision settles a question, a fact informs, a task asks, a preference
+#: only leans; every other kind (``text``, ``result``, ``status``, ...) comes after them.
+KIND_ORDER = ("constraint", "decision", "fact", "task", "preference")
+
+BOUNDARY_OPEN = "[SYSTEM NOTE -- execution boundary]"
+BOUNDARY_CLOSE = "[END SYSTEM NOTE]"
+PLAN_ONLY_NOTE = (
+    "Execution intent: planning-only. Propose a plan: what you would do, in what order, and why. Do not "
+    "execute any of it: run no commands or tools that act, change no files, systems or state, and send "
+    "nothing on anyone's behalf."
+)
+READ_ONLY_NOTE = (
+    "Read-only: you may inspect (read files, list, search, query), but modifying any file, system or state "
+    "is forbidden."
+)
+
 
 @dataclass(frozen=True)
 class InboxItem:
@@ -45,6 +63,23 @@ def header(job_id: str, name: str) -> str:
     return f"[scheduler:{job_id} {name}]"
 
 
+def kind_rank(kind: str) -> int:
+    """Where a message of ``kind`` sorts among the others: its place in ``KIND_ORDER``, else after them all."""
+    return KIND_ORDER.index(kind) if kind in KIND_ORDER else len(KIND_ORDER)
+
+
+def execution_note(intent: str, read_only: bool) -> str | None:
+    """The boundary a plan-only or read-only job must keep, or None for an ordinary job.
+
+    The job spec accepts ``execution_intent: plan`` and ``execution_read_only``; the agent only learns of
+    them from its prompt, so without this note a plan-only job would be free to act. Both may apply.
+    """
+    lines = ([PLAN_ONLY_NOTE] if intent == "plan" else []) + ([READ_ONLY_NOTE] if read_only else [])
+    if not lines:
+        return None
+    return "\n".join([BOUNDARY_OPEN, *lines, BOUNDARY_CLOSE])
+
+
 def build(
     *,
     job_id: str,
@@ -55,8 +90,13 @@ def build(
     prior: Sequence[PriorRun] = (),
     idempotency_key: str | None = None,
     thinking: str | None = None,
+    execution_intent: str = "execute",
+    read_only: bool = False,
 ) -> str:
     parts = [header(job_id, name)]
+    note = execution_note(execution_intent, read_only)
+    if note:
+        parts.append(note)
     if thinking:
         parts.append(f"Prefer reasoning depth: {thinking}.")
     if messages:
@@ -75,8 +115,10 @@ def build(
 
 
 def _messages_block(messages: Sequence[InboxItem]) -> str:
+    """The inbox, constraints first (``KIND_ORDER``); the sort is stable, so within a kind the caller's
+    order (``messages.take_for_prompt``: urgent first, then oldest) stands."""
     lines = ["--- Pending Messages ---"]
-    for m in messages[:MAX_PROMPT_MESSAGES]:
+    for m in sorted(messages, key=lambda m: kind_rank(m.kind))[:MAX_PROMPT_MESSAGES]:
         body = m.body
         if len(body) > MESSAGE_BODY_LIMIT:
             body = body[:MESSAGE_BODY_LIMIT] + "\n[... message truncated]"

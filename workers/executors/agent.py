@@ -60,7 +60,10 @@ def session_key_for(job: Job, run: Run) -> str:
 
 
 def assemble_prompt(store: Store, job: Job, run: Run) -> str:
-    """Everything the agent should see for this run; pending inbox messages are marked delivered."""
+    """Everything the agent should see for this run; pending inbox messages are marked delivered.
+
+    A plan-only or read-only job gets its boundary note here: the agent knows nothing of the job's
+    columns, so an unstated ``execution_intent``/``execution_read_only`` would bind it to nothing."""
     inbox = [prompts.InboxItem(m.from_agent, m.kind, m.subject, m.body, m.owner)
              for m in messages.take_for_prompt(store, job.agent_id, prompts.MAX_PROMPT_MESSAGES)]
     prior = retrieval.context_for(store, job_id=job.id, exclude_run=run.id, mode=job.context_retrieval,
@@ -69,7 +72,8 @@ def assemble_prompt(store: Store, job: Job, run: Run) -> str:
     key = run.idempotency_key if job.delivery_guarantee == DeliveryGuarantee.AT_LEAST_ONCE.value else None
     return prompts.build(job_id=job.id, name=job.name, payload=job.payload_message, messages=inbox,
                          trigger_context=run.trigger_context, prior=prior, idempotency_key=key,
-                         thinking=job.payload_thinking)
+                         thinking=job.payload_thinking, execution_intent=job.execution_intent,
+                         read_only=job.execution_read_only)
 
 
 class ChatExecutor(Executor):
