@@ -1,8 +1,8 @@
 """The rules a whole spec must satisfy, across fields: what one field's validator cannot see alone.
 
 A child needs a trigger and has no clock; gates and delays belong to children; the payload kind must run
-in the session target; a webhook needs an http(s) URL; output limits nest. Each rule skips fields that
-already failed, so one mistake is reported once.
+in the session target; a webhook needs an http(s) URL; output limits nest; a watchdog needs its check
+command and somewhere to alert. Each rule skips fields that already failed, so one mistake is reported once.
 """
 
 from __future__ import annotations
@@ -125,7 +125,8 @@ def _rule_delivery(spec: JobSpec, explicit: set[str], probs: Problems) -> None:
 
 
 def _rule_limits(spec: JobSpec, explicit: set[str], probs: Problems) -> None:
-    """Output limits nest (excerpt <= store, summary >= excerpt); a watchdog needs its check command."""
+    """Output limits nest (excerpt <= store, summary >= excerpt); a watchdog needs its check command and
+    an alert target (``workers.executors.watchdog`` sends its alerts there, not to ``delivery_to``)."""
     store, excerpt = spec.output_store_limit_bytes, spec.output_excerpt_limit_bytes
     summary = spec.output_summary_limit_bytes
     if all(isinstance(v, int) for v in (store, excerpt, summary)) and ok(
@@ -137,3 +138,6 @@ def _rule_limits(spec: JobSpec, explicit: set[str], probs: Problems) -> None:
             probs.add("output_summary_limit_bytes", f"must be >= output_excerpt_limit_bytes ({excerpt})")
     if spec.job_type == "watchdog" and not spec.watchdog_check_cmd and ok(probs, "watchdog_check_cmd"):
         probs.add("watchdog_check_cmd", "is required for job_type 'watchdog'")
+    if spec.job_type == "watchdog" and not spec.watchdog_alert_target and ok(probs, "watchdog_alert_target"):
+        probs.add("watchdog_alert_target", "is required for job_type 'watchdog': the chat its alerts go to "
+                  "(a chat id with watchdog_alert_channel, 'telegram:<id>', or an @alias)")

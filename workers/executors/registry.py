@@ -1,4 +1,4 @@
-"""Which executor runs a job: one per session target."""
+"""Which executor runs a job: a watchdog job's check (``job_type``), else one per session target."""
 
 from __future__ import annotations
 
@@ -8,6 +8,12 @@ from clawsched.sched.store.models import Job
 from .agent import ChatExecutor, MainExecutor
 from .base import Executor
 from .shell import ShellExecutor
+from .watchdog import WatchdogExecutor
+
+#: Job types whose runs are not their session target's: the peer picks the watchdog strategy first.
+JOB_TYPES: dict[str, type[Executor]] = {
+    "watchdog": WatchdogExecutor,
+}
 
 EXECUTORS: dict[str, type[Executor]] = {
     SessionTarget.SHELL.value: ShellExecutor,
@@ -18,7 +24,7 @@ EXECUTORS: dict[str, type[Executor]] = {
 
 
 def executor_for(job: Job) -> Executor:
-    factory = EXECUTORS.get(job.session_target)
+    factory = JOB_TYPES.get(job.job_type) or EXECUTORS.get(job.session_target)
     if factory is None:
         raise LookupError(f"job {job.id}: no executor for session_target {job.session_target!r}")
     return factory()
