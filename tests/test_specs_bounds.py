@@ -35,3 +35,19 @@ def test_an_out_of_range_value_is_refused_naming_the_field(fields, field, says):
 def test_the_largest_accepted_values_are_accepted():
     spec = parse_job({**BASE, "run_timeout_ms": 2**31 - 1, "ttl_hours": 876_000})
     assert (spec.run_timeout_ms, spec.ttl_hours) == (2**31 - 1, 876_000)
+
+
+@pytest.mark.parametrize(("fields", "field", "says"), [
+    ({"schedule_cron": ""}, "schedule_cron", "requires schedule_cron"),
+    ({"schedule_cron": "   ", "schedule_kind": "cron"}, "schedule_cron", "requires schedule_cron"),
+    ({"env": {"A": "x\x00y"}}, "env", "NUL"),
+    ({"env": {"A=B": "x"}}, "env", "not a variable name"),
+    ({"name": "evil\u202etxt.sh"}, "name", "control character"),
+])
+def test_issue_19_d9_input_that_would_make_a_job_that_never_works_is_refused(fields, field, says):
+    """D9: each was accepted, and made a job that never fired, or whose every run failed, or whose name
+    reads differently than it is."""
+    spec = {**BASE, **fields}
+    with pytest.raises(SpecError) as caught:
+        parse_job(spec)
+    assert f"{field}: " in str(caught.value) and says in str(caught.value)

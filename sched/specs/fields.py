@@ -12,7 +12,9 @@ from typing import Annotated, Any
 from pydantic import AwareDatetime, BeforeValidator, Field
 
 # Control characters other than tab, LF and CR: they corrupt terminals, logs and shell commands.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# C0 controls and DEL, and the bidirectional controls that make a name read differently than it is
+# ("evil\u202etxt.sh" shows as "evilhs.txt")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:@-]*$"
 
 
@@ -57,6 +59,21 @@ def optional_text(value: Any) -> Any:
     if value is None:
         return None
     return None if not _text(value).strip() else value
+
+
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def environment(value: Any) -> Any:
+    """A shell job's ``env``: names a shell can export, values without NUL (either made every run fail)."""
+    if not isinstance(value, dict):
+        return value  # the type check names it
+    for name, text in value.items():
+        if not isinstance(name, str) or not _ENV_NAME.fullmatch(name):
+            raise ValueError(f"{name!r} is not a variable name: use letters, digits and _, not starting with a digit")
+        if isinstance(text, str) and "\x00" in text:
+            raise ValueError(f"the value of {name} contains a NUL character, which no environment can hold")
+    return value
 
 
 def type_name(value: Any) -> str:

@@ -26,6 +26,7 @@ from clawsched.sched.specs.fields import (
     Message,
     Name,
     Tz,
+    environment,
     optional_text,
     required_text,
 )
@@ -77,7 +78,7 @@ class JobSpec(BaseModel):
     wake_mode: Literal["now", "next-heartbeat"] = "now"
     execution_intent: Literal["execute", "plan"] = "execute"
     execution_read_only: Bool = False
-    env: dict[str, str] | None = None
+    env: Annotated[dict[str, str] | None, BeforeValidator(environment)] = None
     cwd: S1024 = None
     overlap_policy: OverlapPolicy = OverlapPolicy.SKIP
     run_timeout_ms: Annotated[Int, Field(ge=1)] = 300_000

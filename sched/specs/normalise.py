@@ -99,6 +99,9 @@ def _in_range(instant: datetime, field: str, probs: Problems) -> datetime | None
 
 def _normalise_schedule(flat: dict[str, Any], probs: Problems) -> None:
     """Derive schedule_kind and enforce "children have no clock, roots need one"."""
+    for field in SCHEDULE_FIELDS:  # a blank schedule is no schedule (it used to make a job that never fires)
+        if isinstance(flat.get(field), str) and not flat[field].strip():
+            flat.pop(field)
     if flat.get("schedule_cron") == NEVER_CRON and (
         flat.get("parent_id") or flat.get("schedule_kind") not in (None, "cron")
     ):
