@@ -48,6 +48,7 @@ from tests.support.gateway_contract import (
     session_of,
 )
 from tests.support.gateway_server import handler_for
+from tests.support.gateway_sessions import SessionActivity
 
 __all__ = ["GatewayStub", "RecordedRequest", "ToolFailure"]
 
@@ -74,7 +75,7 @@ class GatewayStub:
         self.reply_fn: ReplyFn | None = None
         self.usage: dict[str, int] = {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}
         self.delay_s = 0.0
-        self.session_updated: dict[str, int] = {}  # session key -> its last activity (ms), for sessions_list
+        self.sessions = SessionActivity()  # what sessions_list reports
         self.allow_request_session_key = False
         self.tool_handlers: dict[str, ToolHandler] = self._builtin_tools()
         self.channels = Channels()
@@ -261,7 +262,7 @@ class GatewayStub:
         if body.get("stream"):
             return invalid("the gateway stub does not stream; send stream:false")
         session = session_of(agent, key) if key else f"agent:{agent}:openai:{uuid.uuid4()}"
-        self._touch(session)  # the turn started; a model that hangs (delay_s) shows no more activity
+        self.sessions.touch(session)  # the turn started; a model that hangs (delay_s) shows no more activity
         if self.delay_s > 0:
             self._stopping.wait(self.delay_s)
         status = self._take_failure("chat")
@@ -278,7 +279,7 @@ class GatewayStub:
             self.continuations.append(req)
             if is_silent(text):
                 return 500, INTERNAL_ERROR, {}
-        self._touch(session)
+        self.sessions.touch(session)
         self.turns.append({"session": session, "agent": agent, "prompt": last_user_text(body["messages"]),
                            "reply": text, "model_header": req.headers.get("x-openclaw-model")})
         return 200, completion(agent, text, self.usage), {}  # the gateway sends no session-key header
@@ -318,18 +319,8 @@ class GatewayStub:
         """The tools a fresh stub answers; a test adds or replaces entries in ``tool_handlers``."""
         return {
             "message": self._message_tool,
-            "sessions_list": self._sessions_list,
+            "sessions_list": self.sessions.listed,
         }
-
-    def _touch(self, session: str) -> None:
-        """The session showed activity now: ``sessions_list`` reports it as its ``updatedAt`` (ms)."""
-        with self._lock:
-            self.session_updated[session] = int(time.time() * 1000)
-
-    def _sessions_list(self, args: dict[str, Any]) -> dict[str, Any]:
-        with self._lock:
-            sessions = [{"key": key, "updatedAt": at} for key, at in self.session_updated.items()]
-        return {"content": [], "details": {"count": len(sessions), "sessions": sessions}}
 
     def _message_tool(self, args: dict[str, Any]) -> dict[str, Any]:
         return self.channels.send(args)
