@@ -120,3 +120,14 @@ def test_build_puts_untyped_kinds_after_the_typed_ones_and_keeps_the_callers_ord
     prompt = prompts.build(job_id="j", name="n", payload="p", messages=items)
     assert [prompt.index(b) for b in ("rule", "pref", "first untyped", "second untyped")] == sorted(
         prompt.index(b) for b in ("rule", "pref", "first untyped", "second untyped"))
+
+
+def test_a_plan_only_main_job_wakes_the_main_session_with_its_boundary(store, redis, agent_settings, gateway,
+                                                                        agent_worker, agent_beat):
+    job = jobs.create(store, agent_job(session_target="main", payload_kind="systemEvent", execution_intent="plan",
+                                       payload_message="Plan the disk cleanup"))
+    run = run_and_wait(store, redis, agent_settings, job.id)
+    assert run.status == "ok", run.error_message
+    [wake] = gateway.requests_to("/hooks/wake")
+    note = prompts.execution_note("plan", False)
+    assert wake.body["text"] == f"[scheduler:{job.id} Agent job]\n{note}\nPlan the disk cleanup"

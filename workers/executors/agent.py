@@ -161,6 +161,8 @@ class MainExecutor(Executor):
         job = ctx.job
         client: GatewayClient = client_for(ctx.settings)
         text = f"{prompts.header(job.id, job.name)} {job.payload_message}"
+        if note := prompts.execution_note(job.execution_intent, job.execution_read_only):
+            text = f"{prompts.header(job.id, job.name)}\n{note}\n{job.payload_message}"  # the wake keeps its bounds
         mode = job.wake_mode if job.wake_mode in ("now", "next-heartbeat") else "now"
         try:
             body = client.wake(text, mode, agent_id=job.agent_id if job.agent_id != "main" else None)  # type: ignore[arg-type]
