@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from clawsched.sched.errors import ClawschedError, NotFound, SpecError
 from clawsched.sched.rules.prompts import KIND_ORDER
+from clawsched.sched.specs.fields import CONTROL_CHARS
 from clawsched.sched.store.engine import Store
 from clawsched.sched.store.models import Message, MessageReceipt, utcnow
 
@@ -38,9 +39,11 @@ def send(store: Store, from_agent: str, to_agent: str, body: str, *, subject: st
          run_id: str | None = None, now: datetime | None = None) -> Message:
     now = now or utcnow()
     _validate(from_agent, to_agent, body, kind, priority)
+    _validate_text(subject, body)
     if ttl_s is not None:
-        if ttl_s <= 0:
-            raise SpecError(f"ttl must be a positive number of seconds, got {ttl_s}", field="ttl")
+        if not 0 < ttl_s <= MAX_TTL_S:
+            raise SpecError(f"ttl must be a number of seconds from 1 to {MAX_TTL_S:.0f} (10 years), got {ttl_s}",
+                            field="ttl")
         expires_at = now + timedelta(seconds=ttl_s)
     with store.session() as s:
         if reply_to and s.get(Message, reply_to) is None:
@@ -53,15 +56,35 @@ def send(store: Store, from_agent: str, to_agent: str, body: str, *, subject: st
         return msg
 
 
+MAX_AGENT_CHARS, MAX_SUBJECT_CHARS, MAX_BODY_CHARS = 128, 512, 100_000  # the columns' sizes
+MAX_TTL_S = 10 * 365 * 86400.0
+
+
 def _validate(from_agent: str, to_agent: str, body: str, kind: str, priority: int) -> None:
     if not from_agent or not to_agent:
         raise SpecError("a message needs a sender and a recipient", field="to_agent")
+    for field, name in (("from_agent", from_agent), ("to_agent", to_agent)):
+        if len(name) > MAX_AGENT_CHARS or CONTROL_CHARS.search(name):
+            raise SpecError(f"{field}: an agent name is at most {MAX_AGENT_CHARS} characters, without control "
+                            "characters", field=field)
     if kind not in KINDS:
         raise SpecError(f"kind {kind!r} is not one of {', '.join(KINDS)}", field="kind")
     if priority not in PRIORITIES:
         raise SpecError(f"priority must be 0 (normal), 1 (high) or 2 (urgent), got {priority!r}", field="priority")
     if not isinstance(body, str) or not body.strip():
         raise SpecError("message body must not be empty", field="body")
+
+
+def _validate_text(subject: str | None, body: str) -> None:
+    """Control characters would corrupt the terminals, logs and prompts a message is shown in."""
+    for field, text, limit in (("subject", subject, MAX_SUBJECT_CHARS), ("body", body, MAX_BODY_CHARS)):
+        if text is None:
+            continue
+        if len(text) > limit:
+            raise SpecError(f"{field}: at most {limit} characters, got {len(text)}", field=field)
+        if match := CONTROL_CHARS.search(text):
+            raise SpecError(f"{field}: contains the control character {match.group()!r}; only tab and newlines "
+                            "are allowed", field=field)
 
 
 def get(store: Store, message_id: str) -> Message:

@@ -14,7 +14,7 @@ from pydantic import AwareDatetime, BeforeValidator, Field
 # Control characters other than tab, LF and CR: they corrupt terminals, logs and shell commands.
 # C0 controls and DEL, and the bidirectional controls that make a name read differently than it is
 # ("evil\u202etxt.sh" shows as "evilhs.txt")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
+CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:@-]*$"
 
 
@@ -42,7 +42,7 @@ def _text(value: Any) -> Any:
     """A string without control characters, which would corrupt terminals, logs and shell commands."""
     if not isinstance(value, str):
         raise ValueError(f"expected a string, got {type_name(value)}")
-    if match := _CONTROL.search(value):
+    if match := CONTROL_CHARS.search(value):
         raise ValueError(f"contains the control character {match.group()!r}; only tab and newlines are ok")
     return value
 
