@@ -55,6 +55,19 @@ def create(store: Store, data: Mapping[str, Any], *, now: datetime | None = None
         return job
 
 
+def _unmasked(patch: Mapping[str, Any], job: Job) -> dict[str, Any]:
+    """A patch built from a masked listing (``jobs get``, edited, sent back) keeps the stored secrets."""
+    from clawsched.sched.store.listing import MASK
+
+    out = dict(patch)
+    if out.get("delivery_secret") == MASK:
+        out["delivery_secret"] = job.delivery_secret
+    if isinstance(out.get("env"), dict):
+        stored = job.env or {}
+        out["env"] = {k: stored.get(k, v) if v == MASK else v for k, v in out["env"].items()}
+    return out
+
+
 def update(store: Store, job_id: str, patch: Mapping[str, Any], *, now: datetime | None = None,
            dry_run: bool = False) -> Job:
     """Apply a partial change; the merged record is validated as a whole."""
@@ -63,7 +76,7 @@ def update(store: Store, job_id: str, patch: Mapping[str, Any], *, now: datetime
     now = now or utcnow()
     with store.session() as s:
         job = _load(s, job_id)
-        spec = specs.apply_patch(specs.spec_from_row(job), patch)
+        spec = specs.apply_patch(specs.spec_from_row(job), _unmasked(patch, job))
         columns = spec.columns()
         columns.pop("id", None)
         if columns.get("parent_id") != job.parent_id:

@@ -66,3 +66,15 @@ def test_a_worker_variable_can_be_passed_on_by_name(store, settings, redis, monk
     finally:
         rt.close()
     assert (status, run.shell_stdout.strip()) == (runs.RunStatus.OK, "region=eu-west")
+
+
+def test_env_values_are_masked_where_jobs_are_shown_and_kept_when_the_listing_is_sent_back(store):
+    job = jobs.create(store, {**SHELL, "name": "creds", "payload_message": "true",
+                              "env": {"API_KEY": "k-123", "REGION": "eu"}, "delivery_secret": "s-456"})
+    shown = jobs.as_dict(jobs.get(store, job.id))
+    assert shown["env"] == {"API_KEY": "***", "REGION": "***"} and shown["delivery_secret"] == "***"
+    jobs.update(store, job.id, {"env": {**shown["env"], "REGION": "us"}, "delivery_secret": shown["delivery_secret"],
+                                "name": "creds v2"})
+    stored = jobs.get(store, job.id)
+    assert (stored.env, stored.delivery_secret, stored.name) == ({"API_KEY": "k-123", "REGION": "us"}, "s-456",
+                                                                 "creds v2")

@@ -149,8 +149,14 @@ def _raise_missing_schema(exc: Exception) -> None:
                                ) from exc
 
 
+MASK = "***"  # what a secret is shown as; given back in an update, it keeps the stored value (jobs.update)
+
+
 def masked(job: dict[str, Any]) -> dict[str, Any]:
-    """The job's data with the delivery secret hidden: listings are shown to people and logged."""
+    """The job's data with the delivery secret and the values of its ``env`` hidden: listings are shown to
+    people and logged, and a shell job's environment is where its credentials go."""
     if job.get("delivery_secret"):
-        job["delivery_secret"] = "***"
+        job["delivery_secret"] = MASK
+    if isinstance(job.get("env"), dict):
+        job["env"] = dict.fromkeys(job["env"], MASK)
     return job
