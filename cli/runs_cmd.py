@@ -55,11 +55,13 @@ def runs_output(obj: CliContext, as_json: bool, run_id: str, stream: str) -> Non
     from clawsched.sched import output
     from clawsched.sched import runs as svc
 
-    text = output.read(svc.get(obj.store, run_id), stream)
+    run = svc.get(obj.store, run_id)
     if as_json:
+        text = output.read(run, stream)
         emit_json({"runId": run_id, "stream": stream, "bytes": len(text.encode()), "output": text})
-    else:
-        click.echo(text, nl=False)
+        return
+    for chunk in output.chunks(run, stream):  # streamed: a 200 MB log is never held whole
+        click.echo(chunk, nl=False)
 
 
 @command(runs, "running", short_lived=True)

@@ -182,6 +182,8 @@ def test_large_output_is_offloaded_and_returned_whole(store, redis, worker, beat
     full = output.read(run, "stdout")
     assert len(full) == 5_000_000
     assert full.splitlines()[123456] == "000123456"
+    pieces = list(output.chunks(run, "stdout"))  # what `runs output` prints: a megabyte at a time
+    assert [len(p) for p in pieces] == [1 << 20] * 4 + [5_000_000 - 4 * (1 << 20)] and "".join(pieces) == full
 
 
 def test_skip_overlap_records_a_skipped_run(store, redis, worker, beat, tmp_path):
