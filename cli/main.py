@@ -63,7 +63,7 @@ def cli(ctx: click.Context) -> None:
     """clawsched: a durable scheduler and workflow runtime for OpenClaw agents and shell jobs.
 
     Start everything on this machine with `clawsched up` (SQLite + an embedded Redis), or see it work
-    with `clawsched demo`. Settings come from CLAWSCHED_* environment variables (see the README).
+    with `clawsched demo`. Settings come from CLAWSCHED_* environment variables (docs/settings.md).
     """
     ctx.obj = ctx.obj or CliContext()
     ctx.call_on_close(ctx.obj.close)
