@@ -96,10 +96,17 @@ def _saved(obj: CliContext, job: Any, as_json: bool, verb: str, dry_run: bool) -
 @click.argument("spec")
 @click.option("--dry-run", is_flag=True, help="Validate and show the job without saving it.")
 def jobs_add(obj: CliContext, as_json: bool, spec: str, dry_run: bool) -> None:
-    """Create a job from a JSON spec (inline, @file.json or - for stdin)."""
-    from clawsched.sched import jobs as svc
+    """Create a job from a JSON spec (inline, @file.json or - for stdin).
 
-    _saved(obj, svc.create(obj.store, load_json(spec), dry_run=dry_run), as_json, "added", dry_run)
+    Also takes the cron tool's call as agents send it ({"action": "add", "job": {...}}, or the job's
+    fields beside "action") and a job as `openclaw cron list --json` shows it."""
+    from clawsched.sched import jobs as svc
+    from clawsched.sched.specs.cron_tool import as_job
+    from clawsched.sched.store.models import utcnow
+
+    now = utcnow()
+    job = as_job(load_json(spec), now=now)
+    _saved(obj, svc.create(obj.store, job, now=now, dry_run=dry_run), as_json, "added", dry_run)
 
 
 @command(jobs, "update")
@@ -119,8 +126,10 @@ def jobs_update(obj: CliContext, as_json: bool, job_id: str, patch: str, dry_run
 def jobs_validate(obj: CliContext, as_json: bool, spec: str) -> None:
     """Check a job spec without saving anything; exits 2 and names each bad field if it is invalid."""
     from clawsched.sched import specs
+    from clawsched.sched.specs.cron_tool import as_job
+    from clawsched.sched.store.models import utcnow
 
-    parsed = specs.parse_job(load_json(spec))
+    parsed = specs.parse_job(as_job(load_json(spec), now=utcnow()))
     if as_json:
         emit_json({"ok": True, "spec": parsed.columns()})
     else:

@@ -11,6 +11,7 @@ from sqlalchemy import String
 from clawsched.sched.errors import SpecError
 from clawsched.sched.rules.schedules import Schedule
 from clawsched.sched.specs import STATE_FIELDS, JobSpec, apply_patch, job_json_schema, parse_job, spec_from_row
+from clawsched.sched.specs.governance import GOVERNANCE_FIELDS
 from clawsched.sched.store.models import Job
 
 FLAT_AGENT = {
@@ -298,7 +299,8 @@ def test_columns_build_a_job_row_and_the_row_round_trips() -> None:
 def test_spec_fields_follow_the_job_columns() -> None:
     columns = {c.name: c for c in Job.__table__.columns}
     user_columns = set(columns) - STATE_FIELDS
-    assert set(JobSpec.model_fields) == user_columns | {"run_now"}
+    kept = set(GOVERNANCE_FIELDS)  # the peer's v0.2 fields share the one ``governance`` column
+    assert set(JobSpec.model_fields) == (user_columns - {"governance"}) | kept | {"run_now"}
     schema = job_json_schema()
     for name, column in columns.items():
         if name not in user_columns or not isinstance(column.type, String) or not column.type.length:

@@ -14,8 +14,8 @@ from typing import Annotated, Any, Literal
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, WithJsonSchema
 
 from clawsched.sched.errors import SpecError
+from clawsched.sched.specs.cron_tool import CONTROL_KEYS
 
-from .canonical import CONTROL_KEYS
 from .schemas import CRON_JOB, CRON_PATCH
 
 

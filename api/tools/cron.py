@@ -11,8 +11,9 @@ from typing import Any
 
 from clawsched.sched import jobs, readiness, runs
 from clawsched.sched.errors import SpecError
+from clawsched.sched.specs import cron_tool as canonical
 
-from . import canonical, views
+from . import views
 from .args import CronAdd, CronList, CronRun, CronRuns, CronUpdate, CronWake, JobRef, NoArgs
 from .base import Context, Tool, spec_errors_under
 

@@ -12,9 +12,10 @@ from typing import Any
 
 from clawsched.sched import jobs
 from clawsched.sched.errors import NotFound, SpecError
+from clawsched.sched.specs import cron_tool as canonical
 from clawsched.sched.store.models import Job
 
-from . import canonical, views
+from . import views
 from .args import HeartbeatAdd, HeartbeatFields, HeartbeatUpdate, JobRef, NoArgs
 from .base import Context, Tool, given, spec_errors_under
 

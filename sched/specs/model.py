@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BeforeValidator, ConfigDict, Field
 
 from clawsched.sched.specs.fields import (
     ID_PATTERN,
@@ -30,6 +30,7 @@ from clawsched.sched.specs.fields import (
     optional_text,
     required_text,
 )
+from clawsched.sched.specs.governance import GovernanceFields, pack
 from clawsched.sched.states import (
     ContextRetrieval,
     DeliveryGuarantee,
@@ -44,13 +45,16 @@ from clawsched.sched.states import (
 STATE_FIELDS = frozenset({
     "next_run_at", "last_run_at", "last_status", "consecutive_errors", "queued_count", "created_at",
     "updated_at", "watchdog_started_at",
+    "status",  # OpenClaw's ``cron list --json`` status (disabled, running, ok, ...): derived, never set
 })
 INPUT_ONLY = frozenset({"run_now"})
 SCHEDULE_FIELDS = ("schedule_cron", "schedule_at", "schedule_every_ms")
 
 
-class JobSpec(BaseModel):
-    """A job as the user describes it: the user-settable columns of ``Job``, same names and defaults."""
+class JobSpec(GovernanceFields):
+    """A job as the user describes it: the user-settable columns of ``Job``, same names and defaults.
+
+    The peer's v0.2 fields (``GovernanceFields``) are kept in one ``governance`` column (``columns``)."""
 
     model_config = ConfigDict(
         frozen=True, extra="forbid", use_enum_values=True, validate_default=True, title="Job"
@@ -108,6 +112,9 @@ class JobSpec(BaseModel):
     trigger_on: TriggerOn | None = None
     trigger_delay_s: Annotated[Int, Field(ge=0)] = 0
     trigger_condition: S1024 = Field(default=None, description="contains:<text> or regex:<python regex>")
+    payload_scope: Literal["own", "global"] = Field(default="own", description="Kept; not acted on yet")
+    job_class: Literal["standard", "pre_compaction_flush"] = Field(default="standard",
+                                                                   description="Kept; not acted on yet")
     approval_required: Bool = False
     approval_timeout_s: Annotated[Int, Field(ge=1)] = 3600
     approval_auto: Literal["approve", "reject"] = "reject"
@@ -125,7 +132,7 @@ class JobSpec(BaseModel):
 
     def columns(self) -> dict[str, Any]:
         """Values for ``Job(**columns)`` or an UPDATE: input-only fields dropped, ``id`` only if given."""
-        values = self.model_dump(exclude=set(INPUT_ONLY))
+        values = pack(self.model_dump(exclude=set(INPUT_ONLY)))
         if values["id"] is None:
             del values["id"]
         return values

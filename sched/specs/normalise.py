@@ -11,11 +11,14 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import regex
+
 from clawsched.sched.errors import SpecError
-from clawsched.sched.rules import session_keys
+from clawsched.sched.rules import chains, jsregex, session_keys
 from clawsched.sched.rules.schedules import zone
 from clawsched.sched.specs.fields import type_name
-from clawsched.sched.specs.model import FIELDS, SCHEDULE_FIELDS, STATE_FIELDS
+from clawsched.sched.specs.governance import unpack
+from clawsched.sched.specs.model import FIELDS, SCHEDULE_FIELDS, STATE_FIELDS, JobSpec
 from clawsched.sched.specs.openclaw import OPENCLAW_FIELDS
 from clawsched.sched.specs.problems import Problems, ok, unknown
 from clawsched.sched.states import ScheduleKind
@@ -29,10 +32,17 @@ _DATETIME_FIELDS = ("schedule_at", "schedule_anchor")
 
 def check_keys(flat: Mapping[str, Any], probs: Problems) -> dict[str, Any]:
     """Only ``JobSpec``'s fields go on: state columns (``jobs get`` output fed back) drop silently, others
-    are reported as unknown with the closest known name."""
+    are reported as unknown with the closest known name; ``governance`` is spread into its fields."""
+    flat = unpack(dict(flat))
     known = set(FIELDS) | STATE_FIELDS
     unknown(probs, "", [k for k in flat if k not in known], [*FIELDS, *OPENCLAW_FIELDS])
-    return {k: v for k, v in flat.items() if k in FIELDS}
+    return {k: v for k, v in flat.items() if k in FIELDS and not (v is None and k in _DEFAULTED)}
+
+
+# A null for a field that has a default means "not given", as a stored row of the peer writes it (a NULL
+# ``trigger_delay_s`` or ``max_retries``); nullable fields keep their null.
+_DEFAULTED = frozenset(name for name, info in JobSpec.model_fields.items()
+                       if not info.is_required() and info.default is not None)
 
 
 def _split_session_target(flat: dict[str, Any], probs: Problems) -> None:
@@ -136,9 +146,28 @@ def _normalise_schedule(flat: dict[str, Any], probs: Problems) -> None:
                 probs.add(field, f"is not used by schedule_kind {kind!r}; remove it")
 
 
+def _condition(flat: dict[str, Any], probs: Problems) -> None:
+    """A ``regex:`` condition the engine cannot compile is read as JavaScript (the peer's conditions are
+    ``new RegExp`` patterns: ``(?<name>...)``, ``\\k<name>``, ``[^]``) and stored translated."""
+    condition = flat.get("trigger_condition")
+    if not isinstance(condition, str) or not condition.startswith("regex:") or not condition[6:]:
+        return
+    try:
+        chains.compile_regex(condition[6:])
+        return
+    except regex.error as exc:
+        python_error = exc
+    try:
+        flat["trigger_condition"] = jsregex.condition_from_javascript(condition)
+    except jsregex.Untranslatable as why:
+        probs.add("trigger_condition", f"the regex compiles neither as Python regex ({python_error}) nor as "
+                  f"JavaScript ({why}); fix the pattern")
+
+
 def normalise(flat: dict[str, Any], probs: Problems) -> dict[str, Any]:
     """The canonical flat form, without the fields that already failed (so they are reported once)."""
     _split_session_target(flat, probs)
+    _condition(flat, probs)
     _normalise_schedule(flat, probs)
     for field in _DATETIME_FIELDS:
         if field in flat:

@@ -35,6 +35,8 @@ def parse_job(data: Mapping[str, Any]) -> JobSpec:
 def spec_from_row(job: Any) -> JobSpec:
     """Rebuild the spec of a stored ``Job`` row (or any object with its attributes), e.g. to patch it."""
     flat = {f: getattr(job, f) for f in FIELDS if f not in INPUT_ONLY and getattr(job, f, None) is not None}
+    for key, value in (getattr(job, "governance", None) or {}).items():
+        flat.setdefault(key, value)
     probs = Problems()
     return build(normalise(flat, probs), set(flat) | {"run_timeout_ms"}, probs)
 

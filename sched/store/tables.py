@@ -98,6 +98,9 @@ JOBS = Table(
     Column("context_retrieval", String(16), default="none", nullable=False),
     Column("context_retrieval_limit", Integer, default=5, nullable=False),
     Column("preferred_session_key", String(512)),
+    Column("payload_scope", String(16), default="own", nullable=False),  # kept (migration 0009)
+    Column("job_class", String(32), default="standard", nullable=False),  # kept (migration 0009)
+    Column("governance", JSON),  # the peer's v0.2 identity/trust/contract fields, kept (0009)
     # watchdogs (sub-agent dispatch)
     Column("job_type", String(16), default="standard", nullable=False),
     Column("watchdog_target_label", String(256)),

@@ -150,3 +150,28 @@ def _move_payload(job: dict[str, Any]) -> None:
             payload["kind"] = "systemEvent"
     if payload:
         job["payload"] = payload
+
+
+def as_job(data: Mapping[str, Any], *, now: datetime) -> Mapping[str, Any]:
+    """A job given to ``jobs add`` as the cron tool's call (``{action: "add", job: {...}}``, its fields
+    beside ``action``, with ``contextMessages``) or as a job of ``cron list --json`` (its ``status`` and
+    ``state``), made into the job object in the cron-tool JSON's own places (``canonical``); a flat job
+    comes back as it was.
+
+    ``contextMessages`` asks OpenClaw's tool to append recent chat messages to the job's text; a job added
+    here has no chat to read them from, so it is dropped (``docs/migration.md``).
+    """
+    from clawsched.sched.errors import SpecError
+
+    wrapped = "action" in data or any(isinstance(data.get(k), Mapping) for k in ("job", "data"))
+    if not wrapped:
+        return canonical(data, now=now)
+    action = data.get("action", "add")
+    if action != "add":
+        raise SpecError(f"action: {action!r} is not a job to add; `jobs add` takes the cron tool's 'add' "
+                        "(use `jobs update`, `jobs delete`, `jobs run` for the others)", field="action")
+    job, where = job_object(data, "job")
+    if where is None and not has_create_signal(job):
+        raise SpecError("job: is required: a job object with a schedule and a payload (or its fields beside "
+                        "`action`)", field="job")
+    return canonical(job, now=now)
