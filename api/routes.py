@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from . import metrics, probes
-from .resources import agents, aliases, approvals, jobs, messages, runs
+from .resources import agents, aliases, approvals, imports, jobs, messages, runs
 from .tools import invoke as tools
 
 ROUTERS: tuple[tuple[APIRouter, bool], ...] = (
@@ -17,5 +17,6 @@ ROUTERS: tuple[tuple[APIRouter, bool], ...] = (
     (messages.router, True),
     (agents.router, True),
     (aliases.router, True),
+    (imports.router, True),
     (tools.router, True),
 )

@@ -33,6 +33,7 @@ COMMANDS: dict[str, str] = {
     "dispatch": "dispatch_cmd",
     "enqueue": "dispatch_cmd",
     "flower": "flower_cmd",
+    "import": "import_cmd",
     "jobs": "jobs_cmd",
     "msg": "msg_cmd",
     "runs": "runs_cmd",
@@ -41,6 +42,9 @@ COMMANDS: dict[str, str] = {
     "up": "procs_cmd",
     "worker": "procs_cmd",
 }
+
+# A command whose name is a Python keyword is defined under another name in its module.
+_KEYWORDS = {"import": "imports"}
 
 
 class RootGroup(click.Group):
@@ -52,7 +56,8 @@ class RootGroup(click.Group):
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name not in COMMANDS:
             return super().get_command(ctx, cmd_name)
-        found: click.Command = getattr(importlib.import_module(f"clawsched.cli.{COMMANDS[cmd_name]}"), cmd_name)
+        module = importlib.import_module(f"clawsched.cli.{COMMANDS[cmd_name]}")
+        found: click.Command = getattr(module, _KEYWORDS.get(cmd_name, cmd_name))
         return found
 
 

@@ -13,8 +13,8 @@ import pytest
 from clawsched.cli.main import COMMANDS, cli
 
 CLI_DIR = Path(__file__).resolve().parents[1] / "cli"
-EVERY_COMMAND = {"agents", "alias", "api", "approvals", "beat", "db", "demo", "dispatch", "enqueue", "flower", "jobs",
-                 "msg", "runs", "schema", "status", "tasks", "up", "version", "worker"}
+EVERY_COMMAND = {"agents", "alias", "api", "approvals", "beat", "db", "demo", "dispatch", "enqueue", "flower",
+                 "import", "jobs", "msg", "runs", "schema", "status", "tasks", "up", "version", "worker"}
 
 
 def _modules() -> list[Path]:
