@@ -51,16 +51,16 @@ def runs_get(obj: CliContext, as_json: bool, run_id: str) -> None:
 @click.argument("run_id")
 @click.argument("stream", required=False, default="stdout", type=click.Choice(["stdout", "stderr"]))
 def runs_output(obj: CliContext, as_json: bool, run_id: str, stream: str) -> None:
-    """The full stdout or stderr of a run, including output offloaded to an artifacts file."""
+    """The full stdout or stderr of a run, including output offloaded to the database (or a file)."""
     from clawsched.sched import output
     from clawsched.sched import runs as svc
 
     run = svc.get(obj.store, run_id)
     if as_json:
-        text = output.read(run, stream)
+        text = output.read(obj.store, run, stream)
         emit_json({"runId": run_id, "stream": stream, "bytes": len(text.encode()), "output": text})
         return
-    for chunk in output.chunks(run, stream):  # streamed: a 200 MB log is never held whole
+    for chunk in output.chunks(obj.store, run, stream):  # streamed: a 200 MB log is never held whole
         click.echo(chunk, nl=False)
 
 

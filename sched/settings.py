@@ -61,6 +61,7 @@ class Settings:
     metrics_host: str = "127.0.0.1"  # where a worker's and a beat's /metrics listen (docs/metrics.md)
     worker_metrics_port: int = 0  # 0: the worker serves no /metrics
     beat_metrics_port: int = 0  # 0: the beat serves no /metrics
+    output_store: str = "database"  # where offloaded output goes: "database" (every host reads it) or "file"
 
     @property
     def artifacts(self) -> Path:
@@ -128,7 +129,7 @@ class Settings:
             shell_pass_env=tuple(n.strip() for n in env.get("CLAWSCHED_SHELL_PASS_ENV", "").split(",") if n.strip()),
             webhook_allowed_hosts=tuple(h.strip().lower() for h in env.get("CLAWSCHED_WEBHOOK_ALLOWED_HOSTS", "")
                                         .split(",") if h.strip()),
-            **_metrics_endpoints(env),
+            **_metrics_endpoints(env), **_fleet(env),
         )
 
 
@@ -137,6 +138,11 @@ def _metrics_endpoints(env: Mapping[str, str]) -> dict[str, Any]:
     return {"metrics_host": env.get("CLAWSCHED_METRICS_HOST", "127.0.0.1"),
             "worker_metrics_port": int(_number(env, "CLAWSCHED_WORKER_METRICS_PORT", 0)),
             "beat_metrics_port": int(_number(env, "CLAWSCHED_BEAT_METRICS_PORT", 0))}
+
+
+def _fleet(env: Mapping[str, str]) -> dict[str, Any]:
+    """What a fleet of hosts needs: where offloaded output goes (docs/fleet.md)."""
+    return {"output_store": _choice(env, "CLAWSCHED_OUTPUT_STORE", ("database", "file"))}
 
 
 def _redis_url(env: Mapping[str, str], home: Path) -> tuple[str, str]:

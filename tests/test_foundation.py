@@ -177,12 +177,12 @@ def test_large_output_is_offloaded_and_returned_whole(store, redis, worker, beat
     run = wait_for(lambda: (r := runs.get(store, run_id)).finished_at and r, timeout=20)
     assert run.status == "ok", run.error_message
     assert run.shell_stdout_bytes == 5_000_000
-    assert run.shell_stdout_path and os.path.exists(run.shell_stdout_path)
+    assert run.shell_stdout_path and not os.path.exists(run.shell_stdout_path)  # offloaded to the database
     assert len(run.shell_stdout.encode()) < 70_000  # the row keeps an excerpt only
-    full = output.read(run, "stdout")
+    full = output.read(store, run, "stdout")
     assert len(full) == 5_000_000
     assert full.splitlines()[123456] == "000123456"
-    pieces = list(output.chunks(run, "stdout"))  # what `runs output` prints: a megabyte at a time
+    pieces = list(output.chunks(store, run, "stdout"))  # what `runs output` prints: a megabyte at a time
     assert [len(p) for p in pieces] == [1 << 20] * 4 + [5_000_000 - 4 * (1 << 20)] and "".join(pieces) == full
 
 

@@ -154,7 +154,7 @@ class RunOutput(Ok):
     runId: str
     stream: Literal["stdout", "stderr"]
     bytes: int = Field(description="Length of the output in UTF-8 bytes.")
-    output: str = Field(description="The whole stream, including output offloaded to an artifacts file.")
+    output: str = Field(description="The whole stream, including output offloaded to the database (or a file).")
 
 
 class LineageNode(BaseModel):

@@ -39,9 +39,9 @@ def get_run(store: StoreDep, run_id: str) -> dict[str, Any]:
 
 
 @router.get("/{run_id}/output", response_model=models.RunOutput, responses=models.errors(404),
-            summary="The whole stdout or stderr of a run, including output offloaded to a file")
+            summary="The whole stdout or stderr of a run, including offloaded output, from any host")
 def get_run_output(store: StoreDep, run_id: str, stream: Literal["stdout", "stderr"] = "stdout") -> dict[str, Any]:
-    text = output.read(svc.get(store, run_id), stream)
+    text = output.read(store, svc.get(store, run_id), stream)
     return {"ok": True, "runId": run_id, "stream": stream, "bytes": len(text.encode()), "output": text}
 
 

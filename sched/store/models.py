@@ -25,6 +25,7 @@ from clawsched.sched.store.tables import (
     MESSAGES,
     METADATA,
     NAMING,
+    RUN_OUTPUT_CHUNKS,
     RUNS,
     TASK_TRACKER,
     TASK_TRACKER_AGENTS,
@@ -37,7 +38,7 @@ from clawsched.sched.store.tables import (
 
 __all__ = [
     "JOBS", "NAMING", "RUNS", "Agent", "Approval", "Base", "Delivery", "DeliveryAlias", "Dispatch",
-    "IdempotencyEntry", "Job", "Message", "MessageReceipt", "Run", "TaskTracker", "TaskTrackerAgent",
+    "IdempotencyEntry", "Job", "Message", "MessageReceipt", "Run", "RunOutputChunk", "TaskTracker", "TaskTrackerAgent",
     "UTCDateTime", "detached", "new_id", "row_dict", "run_has_status", "utcnow",
 ]
 
@@ -193,6 +194,17 @@ class Run(Base):
     chain_depth: Mapped[int]
     no_overlap: Mapped[bool]
     pipeline_attempts: Mapped[int]
+
+
+class RunOutputChunk(Base):
+    """A megabyte of a run's offloaded stream (``store.output_chunks`` reads and writes them)."""
+
+    __table__ = RUN_OUTPUT_CHUNKS
+
+    run_id: Mapped[str]
+    stream: Mapped[str]
+    seq: Mapped[int]
+    data: Mapped[bytes]
 
 
 class Approval(Base):

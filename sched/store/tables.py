@@ -16,6 +16,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Table,
     Text,
@@ -373,4 +374,16 @@ DISPATCHES = Table(
     Column("watchdog_after_s", Integer, default=3600, nullable=False),
     Column("alerted_at", UTCDateTime()),
     Column("delivered_at", UTCDateTime()),
+)
+
+
+# Offloaded output (migration 0009): a stream past its job's offload threshold, a megabyte a row, so
+# ``runs output`` reads it from any host; deleted with its run.
+RUN_OUTPUT_CHUNKS = Table(
+    "run_output_chunks",
+    METADATA,
+    Column("run_id", String(64), ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
+    Column("stream", String(8), primary_key=True),
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("data", LargeBinary, nullable=False),
 )

@@ -174,6 +174,9 @@ def _outcome(ctx: ExecutionContext, code: int | None, timed_out: bool, cancelled
     job = ctx.job
     limits = {"store_limit": job.output_store_limit_bytes, "offload_threshold": job.output_offload_threshold_bytes}
     out, err = (output.capture(fd, path, **limits) for fd, path in zip(fds, paths, strict=True))
+    if ctx.settings.output_store == "database":  # readable from every host, not only this one
+        for stream, fd, captured in zip(output.STREAMS, fds, (out, err), strict=True):
+            output.offload(ctx.store, ctx.run.id, stream, fd, captured)
     signame = signal.Signals(-code).name if code is not None and code < 0 else None
     if timed_out:
         status, message = RunStatus.TIMEOUT, f"timed out after {ctx.timeout_s:g}s; process group killed"
