@@ -63,8 +63,8 @@ def publish_runs(app: Celery, runs: Sequence[Claimed], *, queue: str, link: Any 
                 return _one_by_one(app, runs[1:], queue, link, prod)
             template = _Template(app, *recorder.published)
             publish = prod.publish
-            for run_id, job_name in runs[1:]:
-                body, options = template.message(run_id, job_name)
+            for run in runs[1:]:
+                body, options = template.message(run.run_id, run.job_name)
                 publish(body, **options)
             return len(runs) - 1
 
@@ -148,7 +148,8 @@ def _task_id() -> str:
 
 
 def send_runs(app: Celery, runs: Sequence[Claimed], producer: Any = None) -> int:
-    """Send each claimed run to the workers; returns how many went out as prebuilt messages.
+    """Send each claimed run to the workers on its route's queue (``clawsched.shell``, ``clawsched.agent``,
+    or its job's own); returns how many went out as prebuilt messages.
 
     The post-run pipeline (retries, chains, delivery) consumes the outcome either in the run task itself,
     right after the outcome is recorded (``post_run="inline"``, the default), or in a Celery ``link``
@@ -160,4 +161,8 @@ def send_runs(app: Celery, runs: Sequence[Claimed], producer: Any = None) -> int
     link = None
     if settings.post_run == "callback":
         link = app.signature(FINISHED, queue=settings.queue, immutable=False)
-    return publish_runs(app, runs, queue=settings.queue, link=link, producer=producer)
+    by_route: dict[str, list[Claimed]] = {}
+    for run in runs:  # each run to the queue its target or its job names (rules/routing)
+        by_route.setdefault(run.route, []).append(run)
+    return sum(publish_runs(app, group, queue=settings.run_queue(route), link=link, producer=producer)
+               for route, group in by_route.items())

@@ -64,7 +64,7 @@ def _dispatch_once(env: Env, beat: SQLScheduler, sending: list[float], count: in
 
     from clawsched.sched.store.models import Job, utcnow
 
-    queue_key = f"{env.settings.namespace}:{env.settings.queue}"
+    queue_key = f"{env.settings.namespace}:{env.settings.run_queue('shell')}"
     with env.store.session() as s:
         s.execute(update(Job).values(next_run_at=utcnow() - timedelta(seconds=1)))
     env.analyze()

@@ -2,7 +2,7 @@
 ``clawsched worker``) with three bare tasks registered beside clawsched's, so every baseline runs on the
 same worker processes, queue and broker as the figure it is compared with.
 
-``celery -A bench.celeryapp worker -Q <namespace> -c 2 -P prefork`` (the harness starts it).
+``celery -A bench.celeryapp worker -Q <ns>,<ns>.shell,<ns>.agent -c 2 -P prefork`` (the harness starts it).
 """
 
 from __future__ import annotations

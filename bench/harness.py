@@ -238,7 +238,8 @@ class Env:
     def start_worker(self, concurrency: int = 2) -> subprocess.Popen[bytes]:
         """The worker ``clawsched worker`` runs (same options), with the bench's baseline tasks registered."""
         s = self.settings
-        proc = self.spawn([sys.executable, "-m", "celery", "-A", "bench.celeryapp", "worker", "-Q", s.queue,
+        queues = ",".join(s.consumed_queues())
+        proc = self.spawn([sys.executable, "-m", "celery", "-A", "bench.celeryapp", "worker", "-Q", queues,
                            "-c", str(concurrency), "-l", "WARNING", "-E", "-n", f"{s.namespace}@%h", "-P", "prefork",
                            "--without-gossip", "--without-mingle"])
         self.ping_worker(timeout=60)

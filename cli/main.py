@@ -94,6 +94,8 @@ def status(obj: CliContext, as_json: bool) -> None:
 
         info.update(jobs=jobs.count(obj.store), runs=runs.count_by_status(obj.store),
                     running=len(runs.running(obj.store)))
+    if report["checks"]["redis"]["ok"] and report["checks"]["worker"]["ok"] is not None:
+        info["queues"] = _queues(obj, report["checks"]["worker"]["live"], report["checks"]["database"]["ok"])
     if as_json:
         emit_json(info)
         return
@@ -110,6 +112,8 @@ def _status_lines(info: dict[str, Any]) -> list[str]:
              + (f" [from {redis['origin']}]" if redis.get("origin") not in (None, "settings") else "")]
     for kind in ("beat", "worker"):
         lines.extend(_fleet_lines(kind, checks[kind]))
+    for name, queue in (info.get("queues") or {}).items():
+        lines.append(f"{'queue':>9}: {name} depth={queue['depth']} consumers={','.join(queue['consumers']) or 'NONE'}")
     gw = "ready" if gateway["ok"] else "not ready"
     lines.append(f"{'gateway':>9}: {gateway['url']} {gw}" + (f" ({gateway['note']})" if gateway.get("note") else ""))
     if "jobs" in info:
@@ -123,6 +127,15 @@ def _status_lines(info: dict[str, Any]) -> list[str]:
                                                        *(f"{n} unknown" for n in info["unknown"])]))
         lines += [f"{'':>9}  {name}: {remedy}" for name, remedy in info["remedies"].items()]
     return lines
+
+
+def _queues(obj: CliContext, workers: list[dict[str, Any]], database_ok: bool) -> dict[str, Any]:
+    """Each run queue's depth and the live workers consuming it (``sched.queues``)."""
+    from clawsched.sched import jobs, queues
+    from clawsched.sched.coordination.connection import probe
+
+    routes = jobs.own_queues(obj.store) if database_ok else []
+    return queues.overview(probe(obj.settings.redis_url), obj.settings, workers, routes)
 
 
 def _state(check: dict[str, Any]) -> str:

@@ -35,8 +35,12 @@ def beat(obj: CliContext, as_json: bool) -> None:
               help="Worker processes (default CLAWSCHED_WORKER_CONCURRENCY or 2).")
 @click.option("-n", "--hostname", default="clawsched@%h", show_default=True, help="Celery node name.")
 @click.option("--pool", default="prefork", show_default=True, help="Celery pool: prefork, threads or solo.")
-def worker(obj: CliContext, as_json: bool, concurrency: int | None, hostname: str, pool: str) -> None:
-    """Run a Celery worker that executes runs (shell and agent jobs)."""
+@click.option("-Q", "--queues", callback=lambda _c, _p, v: _routes(v), metavar="NAMES",
+              help="Run queues to consume, comma-separated: shell, agent, or a job's own queue "
+                   "(default CLAWSCHED_WORKER_QUEUES or shell,agent).")
+def worker(obj: CliContext, as_json: bool, concurrency: int | None, hostname: str, pool: str,
+           queues: tuple[str, ...] | None) -> None:
+    """Run a Celery worker that executes runs (shell and agent jobs) from the queues it is given."""
     if obj.settings.worker_metrics_port and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         # Before prometheus-client is first imported: prefork children then count into shared files.
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(_metrics_dir(obj.settings.home))
@@ -44,9 +48,19 @@ def worker(obj: CliContext, as_json: bool, concurrency: int | None, hostname: st
 
     app = create_app(obj.settings)
     app.worker_main([
-        "worker", "-Q", obj.settings.queue, "-c", str(concurrency or obj.settings.worker_concurrency),
+        "worker", "-Q", ",".join(obj.settings.consumed_queues(queues)),
+        "-c", str(concurrency or obj.settings.worker_concurrency),
         "-l", obj.settings.log_level, "-E", "-n", hostname, "-P", pool, "--without-gossip", "--without-mingle",
     ])
+
+
+def _routes(value: str | None) -> tuple[str, ...] | None:
+    from clawsched.sched.rules.routing import parse_routes
+
+    try:
+        return parse_routes(value) if value is not None else None
+    except ValueError as exc:
+        raise click.BadParameter(str(exc).removeprefix("--queues: "), param_hint="'-Q' / '--queues'") from None
 
 
 def _metrics_dir(home: Path) -> Path:

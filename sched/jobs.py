@@ -162,6 +162,12 @@ def count(store: Store) -> dict[str, int]:
     return {"total": int(total), "enabled": int(enabled)}
 
 
+def own_queues(store: Store) -> list[str]:
+    """The queues jobs name for themselves (``queue``), so ``status`` shows them even with no consumer."""
+    with store.read() as s:
+        return sorted(str(q) for q in s.scalars(select(Job.queue).where(Job.queue.is_not(None)).distinct()))
+
+
 def next_due(store: Store) -> datetime | None:
     """The earliest ``next_run_at`` of an enabled job: when the beat fires next (None: nothing scheduled)."""
     with store.read() as s:

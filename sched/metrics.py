@@ -24,7 +24,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
-from clawsched.sched import states
+from clawsched.sched import queues, states
 from clawsched.sched.coordination import presence
 from clawsched.sched.coordination.connection import probe
 from clawsched.sched.settings import Settings
@@ -146,12 +146,6 @@ def serve(registry: CollectorRegistry, host: str, port: int) -> Any:
     return server
 
 
-def queue_keys(settings: Settings) -> list[str]:
-    """The Redis lists that hold the run queue: kombu's list per priority step, under the namespace prefix."""
-    base = f"{settings.namespace}:{settings.queue}"
-    return [base, *(f"{base}\x06\x16{step}" for step in (3, 6, 9))]
-
-
 class FleetCollector:
     """The fleet as seen from Redis when scraped: is Redis up, who is alive, how deep is the run queue."""
 
@@ -173,19 +167,17 @@ class FleetCollector:
                                 value=float(len(live["worker"])))
         yield GaugeMetricFamily("clawsched_beats_live", "Beats whose announcement is fresh",
                                 value=float(len(live["beat"])))
-        queue = GaugeMetricFamily("celery_queue_length", "Run messages waiting in the queue", labels=["queue_name"])
-        queue.add_metric([self.settings.queue], float(depth))
+        queue = GaugeMetricFamily("celery_queue_length", "Messages waiting in each queue", labels=["queue_name"])
+        for name, seen in depth.items():
+            queue.add_metric([name], float(seen["depth"]))
         yield queue
 
-    def _read(self) -> tuple[dict[str, list[dict[str, Any]]] | None, int]:
+    def _read(self) -> tuple[dict[str, list[dict[str, Any]]] | None, dict[str, dict[str, Any]]]:
         if not self.settings.redis_url:
-            return None, 0
+            return None, {}
         client = probe(self.settings.redis_url)
         try:
             live = presence.live(client, self.settings)
-            pipe = client.pipeline(transaction=False)
-            for key in queue_keys(self.settings):
-                pipe.llen(key)
-            return live, sum(int(n) for n in pipe.execute())
+            return live, queues.overview(client, self.settings, live["worker"])
         except Exception:
-            return None, 0
+            return None, {}

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from clawsched.sched.errors import SpecError, UnavailableError
+from clawsched.sched.rules import routing
 
 NO_REDIS = ("no Redis is configured: CLAWSCHED_REDIS_URL is not set and no `clawsched up` is running in "
             "CLAWSCHED_HOME={home} (it writes redis.url there). Start `clawsched up`, or set CLAWSCHED_REDIS_URL "
@@ -61,6 +62,7 @@ class Settings:
     metrics_host: str = "127.0.0.1"  # where a worker's and a beat's /metrics listen (docs/metrics.md)
     worker_metrics_port: int = 0  # 0: the worker serves no /metrics
     beat_metrics_port: int = 0  # 0: the beat serves no /metrics
+    worker_queues: tuple[str, ...] = routing.DEFAULT_ROUTES  # what ``clawsched worker`` consumes by default
     output_store: str = "database"  # where offloaded output goes: "database" (every host reads it) or "file"
 
     @property
@@ -71,6 +73,14 @@ class Settings:
     def queue(self) -> str:
         """The Celery queue of run tasks; the namespace keeps test sessions and tenants apart."""
         return self.namespace
+
+    def run_queue(self, route: str) -> str:
+        """The Celery queue of runs on ``route`` (``shell``, ``agent``, a job's ``queue``; rules/routing)."""
+        return routing.celery_queue(self.namespace, route)
+
+    def consumed_queues(self, routes: tuple[str, ...] | None = None) -> list[str]:
+        """What a worker consumes: the base queue (upkeep, callbacks) and each route's run queue."""
+        return [self.queue, *(self.run_queue(r) for r in (routes or self.worker_queues))]
 
     def key(self, *parts: str) -> str:
         """A Redis key inside this installation's namespace."""
@@ -141,8 +151,13 @@ def _metrics_endpoints(env: Mapping[str, str]) -> dict[str, Any]:
 
 
 def _fleet(env: Mapping[str, str]) -> dict[str, Any]:
-    """What a fleet of hosts needs: where offloaded output goes (docs/fleet.md)."""
-    return {"output_store": _choice(env, "CLAWSCHED_OUTPUT_STORE", ("database", "file"))}
+    """What a fleet of hosts needs: the queues a worker consumes, where offloaded output goes (docs/fleet.md)."""
+    try:
+        queues = routing.parse_routes(env.get("CLAWSCHED_WORKER_QUEUES") or ",".join(routing.DEFAULT_ROUTES),
+                                      field="CLAWSCHED_WORKER_QUEUES")
+    except ValueError as exc:
+        raise SpecError(str(exc), field="CLAWSCHED_WORKER_QUEUES") from None
+    return {"output_store": _choice(env, "CLAWSCHED_OUTPUT_STORE", ("database", "file")), "worker_queues": queues}
 
 
 def _redis_url(env: Mapping[str, str], home: Path) -> tuple[str, str]:

@@ -164,11 +164,11 @@ def app(settings: Settings, redis: Any) -> Any:
 
 @contextmanager
 def running_worker(app: Any) -> Iterator[Any]:
-    """A real Celery worker consuming the app's queue, in threads of the test process."""
+    """A real Celery worker consuming the app's queues (upkeep, shell, agent), in threads of the test process."""
     from celery.contrib.testing.worker import start_worker
 
     with start_worker(app, pool="threads", concurrency=4, perform_ping_check=False, loglevel="WARNING",
-                      queues=[app.clawsched_settings.queue], shutdown_timeout=20) as w:
+                      queues=app.clawsched_settings.consumed_queues(), shutdown_timeout=20) as w:
         yield w
 
 

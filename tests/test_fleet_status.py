@@ -56,14 +56,16 @@ def test_status_and_readyz_show_the_live_beat_and_worker_with_their_fields(setti
     (live_worker,) = ready["checks"]["worker"]["live"]
     (live_beat,) = ready["checks"]["beat"]["live"]
     assert FIELDS <= set(live_worker) and FIELDS <= set(live_beat)
-    assert live_worker["kind"] == "worker" and live_worker["queues"] == [settings.queue]
+    assert live_worker["kind"] == "worker" and live_worker["queues"] == sorted(settings.consumed_queues())
     assert live_worker["id"] == worker.hostname and live_beat["kind"] == "beat"
     assert live_beat["pid"] == live_worker["pid"]  # both run in this test process
     assert ready["checks"]["gateway"]["ok"] is False and ready["checks"]["gateway"]["required"] is False
     shown = status_json(settings)
     assert shown["ok"] is True and shown["checks"]["worker"]["live"][0]["id"] == worker.hostname
     text = status_text(settings)
-    assert "beats: 1 alive" in text and "workers: 1 alive" in text and f"queues={settings.queue}" in text
+    assert "beats: 1 alive" in text and "workers: 1 alive" in text
+    assert f"queues={','.join(sorted(settings.consumed_queues()))}" in text
+    assert f"queue: {settings.run_queue('shell')} depth=0 consumers={worker.hostname}" in text
     assert "gateway:" in text and "not ready" in text and "ready: yes" in text
 
 

@@ -91,7 +91,8 @@ def flower_process(settings: Settings) -> Iterator[Flower]:
 def watched_worker(app: Any) -> Iterator[Any]:
     """A real worker in threads of this process, sending task events and heartbeats (Flower's inputs)."""
     with start_worker(app, pool="threads", concurrency=4, perform_ping_check=False, loglevel="WARNING",
-                      queues=[app.clawsched_settings.queue], shutdown_timeout=20, without_heartbeat=False) as w:
+                      queues=app.clawsched_settings.consumed_queues(), shutdown_timeout=20,
+                      without_heartbeat=False) as w:
         yield w
 
 
@@ -221,6 +222,6 @@ def test_runs_sent_again_carry_their_job_names_from_one_query(store):
     job = jobs.create(store, {"name": "resent", "session_target": "shell", "payload_message": "true",
                               "run_timeout_ms": 1000, "schedule_kind": "cron", "schedule_cron": "0 0 1 1 *"})
     first, second = runs.enqueue(store, job.id), runs.enqueue(store, job.id)
-    assert claims.with_job_names(store, [second, first, "gone"]) == [(second, "resent"), (first, "resent"),
-                                                                      ("gone", "")]
+    assert claims.with_job_names(store, [second, first, "gone"]) == [(second, "resent", "shell"),
+                                                                      (first, "resent", "shell"), ("gone", "", "shell")]
     assert claims.with_job_names(store, []) == []

@@ -130,7 +130,7 @@ def test_two_beats_fire_each_due_instant_exactly_once(app, store, redis, setting
         instants.sort()
         assert all(b - a == timedelta(seconds=1) for a, b in zip(instants, instants[1:], strict=False))
     # every claimed fire was sent exactly once: the queue holds one message per run
-    messages = [json.loads(m) for m in redis.lrange(f"{settings.namespace}:{settings.queue}", 0, -1)]
+    messages = [json.loads(m) for m in redis.lrange(f"{settings.namespace}:{settings.run_queue('shell')}", 0, -1)]
     sent = [m for m in messages if m["headers"]["task"] == "clawsched.run"]
     assert len(sent) == len(rows)
     assert len({json.loads(base64.b64decode(m["body"]))[0][0] for m in sent}) == len(rows)

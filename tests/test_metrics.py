@@ -66,7 +66,8 @@ def test_the_api_serves_the_fleet_behind_its_token(settings, store, redis, worke
     assert value(scraped, "clawsched_redis_up") == 1.0
     assert value(scraped, "celery_worker_up", hostname=worker.hostname) == 1.0
     assert value(scraped, "clawsched_workers_live") == 1.0 and value(scraped, "clawsched_beats_live") == 1.0
-    assert ("celery_queue_length", frozenset({("queue_name", settings.queue)})) in scraped
+    for queue in settings.consumed_queues():  # the upkeep queue, shell and agent
+        assert ("celery_queue_length", frozenset({("queue_name", queue)})) in scraped
     assert value(scraped, "clawsched_gateway_ready") == 0.0  # no gateway runs here
     assert any(name == "process_cpu_seconds_total" for name, _ in scraped)
 
@@ -78,7 +79,8 @@ def test_queue_depth_counts_the_messages_waiting_for_a_worker(settings, store, r
     notify(redis, settings, "test")
     wait_for(lambda: all(r.status == "queued" for r in runs.for_job(store, job.id)) and
              len(runs.for_job(store, job.id)) == 3, timeout=10, what="three queued runs")
-    depth = wait_for(lambda: value(samples(_exposition(settings)), "celery_queue_length", queue_name=settings.queue),
+    depth = wait_for(lambda: value(samples(_exposition(settings)), "celery_queue_length",
+                                   queue_name=settings.run_queue("shell")),
                      timeout=10, what="the queue to hold the messages")
     assert depth == 3.0
 
@@ -134,7 +136,7 @@ def test_a_failed_run_moves_the_failure_counter_of_a_prefork_worker(settings, st
     assert run.status == "error" and run.shell_exit_code == 7
     node = f"metrics@{socket.gethostname()}"
     failed = wait_for(lambda: value(scrape(port) or {}, "celery_task_failed_total", name=job.name, hostname=node,
-                                    queue_name=settings.queue, exception="error"), timeout=10)
+                                    queue_name=settings.run_queue("shell"), exception="error"), timeout=10)
     assert failed == 1.0
     scraped = scrape(port) or {}
     assert value(scraped, "clawsched_runs_total", job_id=job.id, job_name=job.name, status="error") == 1.0

@@ -25,9 +25,9 @@ from tests.support.waiting import wait_for
 
 
 def queued_messages(redis: Any, app: Any) -> list[str]:
-    """Every message in the app's queue, oldest first (kombu LPUSHes and workers BRPOP)."""
+    """Every message in the app's shell run queue, oldest first (kombu LPUSHes and workers BRPOP)."""
     settings = app.clawsched_settings
-    return [m.decode() for m in reversed(redis.lrange(f"{settings.namespace}:{settings.queue}", 0, -1))]
+    return [m.decode() for m in reversed(redis.lrange(f"{settings.namespace}:{settings.run_queue('shell')}", 0, -1))]
 
 
 def without_ids(raw: str) -> str:
@@ -58,7 +58,7 @@ def test_prebuilt_messages_are_byte_identical_to_send_task(settings, redis, post
     if post_run == "callback":
         link = app.signature("clawsched.finished", queue=settings.queue, immutable=False)
     for run in claimed:  # what Celery itself publishes, one send_task per run, told the argsrepr
-        app.send_task(RUN_TASK, args=[run.run_id], queue=settings.queue, link=link,
+        app.send_task(RUN_TASK, args=[run.run_id], queue=settings.run_queue("shell"), link=link,
                       argsrepr=expected_argsrepr(app, run))
     assert send_runs(app, claimed) == len(run_ids) - 1  # the first through send_task, the rest prebuilt
 

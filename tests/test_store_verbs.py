@@ -375,10 +375,10 @@ def test_claim_due_fires_queues_each_due_fire_once_and_moves_the_job_on(store):
     set_job(store, make_job(store, "off", enabled=False).id, next_run_at=at(1))
     make_job(store, "later")  # next fire 2027-01-01
     make_run(store, taken.id, scheduled_for=at(1))  # another beat claimed this fire
-    ((run_id, job_name),) = claims.claim_due_fires(store, at(5))
+    ((run_id, job_name, route),) = claims.claim_due_fires(store, at(5))
     row = runs.get(store, run_id)
-    assert (row.job_id, job_name, row.status, row.trigger, row.scheduled_for, row.dispatched_at) == (
-        due.id, due.name, "queued", "schedule", at(1), at(5))
+    assert (row.job_id, job_name, route, row.status, row.trigger, row.scheduled_for, row.dispatched_at) == (
+        due.id, due.name, "shell", "queued", "schedule", at(1), at(5))
     upcoming = schedules.advance(schedules.Schedule.of(due), at(1), at(5))
     assert upcoming is not None and upcoming > at(5)
     assert [jobs.get(store, j.id).next_run_at for j in (due, taken)] == [upcoming, upcoming]
@@ -391,7 +391,7 @@ def test_claim_due_runs_and_next_due_at(store):
     later, soon = (make_run(store, job.id, RunStatus.PENDING, not_before=at(s)) for s in (50, 2))
     make_run(store, job.id, RunStatus.QUEUED, not_before=T0)
     assert claims.next_due_at(store) == at(2)
-    assert claims.claim_due_runs(store, at(10)) == [(soon, job.name)]
+    assert claims.claim_due_runs(store, at(10)) == [(soon, job.name, "shell")]
     row = runs.get(store, soon)
     assert (row.status, row.dispatched_at) == ("queued", at(10))
     assert claims.claim_due_runs(store, at(10)) == [] and claims.next_due_at(store) == at(50)

@@ -209,12 +209,12 @@ def test_flushing_redis_with_runs_queued_loses_none(app, store, redis, beat, set
     ids = [jobs.run_now(store, job.id) for _ in range(5)]
     notify(redis, settings, "test")
     wait_for(lambda: all(runs.get(store, i).status == "queued" for i in ids), timeout=10, what="runs claimed")
-    queue_key = f"{settings.namespace}:{settings.queue}"
+    queue_key = f"{settings.namespace}:{settings.run_queue('shell')}"
     wait_for(lambda: redis.llen(queue_key) >= len(ids), timeout=10, what="the run messages to be in Redis")
     keys = list(redis.scan_iter(match=f"{settings.namespace}*", count=1000))
     redis.delete(*keys)  # every message is gone
     with start_worker(app, pool="threads", concurrency=4, perform_ping_check=False, loglevel="WARNING",
-                      queues=[settings.queue], shutdown_timeout=20):
+                      queues=settings.consumed_queues(), shutdown_timeout=20):
         done = wait_for(lambda: all(runs.get(store, i).status == "ok" for i in ids) and
                         [runs.get(store, i) for i in ids], timeout=settings.requeue_after_s + 15)
     assert all(r.shell_stdout.strip() == "done" for r in done)

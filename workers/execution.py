@@ -32,6 +32,7 @@ from clawsched.sched.store import finishing, starting
 from clawsched.sched.store.finishing import Finalize, Finished
 from clawsched.sched.store.models import Job, Run
 from clawsched.sched.store.retrying import StoreUnavailable
+from clawsched.sched.store.starting import Worker
 from clawsched.sched.store.tables import utcnow
 
 from . import cancellation, gates, heartbeats, metrics, unrecorded
@@ -50,14 +51,16 @@ class Ended(NamedTuple):
     finished: Finished | None = None
 
 
-def execute_and_process(rt: Runtime, run_id: str, *, worker_id: str | None = None) -> RunStatus | None:
+def execute_and_process(rt: Runtime, run_id: str, *, worker_id: str | None = None,
+                        queue: str | None = None) -> RunStatus | None:
     """``execute``, then the post-run pipeline in the same process (retries, chains, delivery)."""
-    return execute_and_report(rt, run_id, worker_id=worker_id).status
+    return execute_and_report(rt, run_id, worker_id=worker_id, queue=queue).status
 
 
-def execute_and_report(rt: Runtime, run_id: str, *, worker_id: str | None = None) -> Ended:
-    """``execute_and_process``, with the finished run and job (what the run task reports to Flower)."""
-    status, done = _execute(rt, run_id, worker_id, finalize_inline=True)
+def execute_and_report(rt: Runtime, run_id: str, *, worker_id: str | None = None, queue: str | None = None) -> Ended:
+    """``execute_and_process``, with the finished run and job (what the run task reports to Flower).
+    ``queue``: the route the message came in on, recorded on the run beside its host and pid."""
+    status, done = _execute(rt, run_id, Worker(rt.hostname, rt.pid, worker_id, queue), finalize_inline=True)
     if done is not None:
         if not done.finalized and done.job is not None:
             pipeline.run_steps(rt, done.job, done.run, now=done.run.finished_at or utcnow())
@@ -66,16 +69,16 @@ def execute_and_report(rt: Runtime, run_id: str, *, worker_id: str | None = None
     return Ended(status, done)
 
 
-def execute(rt: Runtime, run_id: str, *, worker_id: str | None = None) -> RunStatus | None:
+def execute(rt: Runtime, run_id: str, *, worker_id: str | None = None, queue: str | None = None) -> RunStatus | None:
     """Run ``run_id`` to a terminal state, leaving the post-run pipeline to the ``finished`` callback;
     None when the message was a duplicate or the run vanished."""
-    return _execute(rt, run_id, worker_id, finalize_inline=False)[0]
+    return _execute(rt, run_id, Worker(rt.hostname, rt.pid, worker_id, queue), finalize_inline=False)[0]
 
 
-def _execute(rt: Runtime, run_id: str, worker_id: str | None, *,
+def _execute(rt: Runtime, run_id: str, worker: Worker, *,
              finalize_inline: bool) -> tuple[RunStatus | None, Finished | None]:
     now = utcnow()
-    worker = starting.Worker(rt.hostname, rt.pid, worker_id)
+    worker_id = worker.worker_id
     try:
         loaded = starting.load(rt.store, run_id, free=gates.all_free(gates.GATES), worker=worker, now=now)
     except StoreUnavailable as exc:
@@ -93,14 +96,14 @@ def _execute(rt: Runtime, run_id: str, worker_id: str | None, *,
                 raise _back_to_queue(run_id, exc) from exc
             if status != RunStatus.RUNNING:
                 metrics.run_ended(job, run, status, started_at=None, hostname=worker_id or rt.hostname,
-                                  queue=rt.settings.queue)
+                                  queue=_queue_name(rt, worker))
                 return status, None
         run.started_at = started_at
         log.info("run %s of job %s (%s) started", run_id, job.id, job.name)
         status, done = _run(rt, job, run, leases, finalize_inline)
         log.info("run %s of job %s finished: %s", run_id, job.id, status)
         metrics.run_ended(job, done.run if done else run, status, started_at=started_at,
-                          hostname=worker_id or rt.hostname, queue=rt.settings.queue)
+                          hostname=worker_id or rt.hostname, queue=_queue_name(rt, worker))
         return status, done
     finally:
         _release(leases)
@@ -224,3 +227,8 @@ def _release(leases: list[Lease]) -> None:
             lease.release()
         except Exception:
             log.exception("could not release lease %s; it will expire", lease.key)
+
+
+def _queue_name(rt: Runtime, worker: Worker) -> str:
+    """The Celery queue the run came from (the metrics' ``queue`` label)."""
+    return rt.settings.run_queue(worker.queue) if worker.queue else rt.settings.queue

@@ -12,6 +12,7 @@ from typing import Any
 from celery import Celery
 
 from clawsched.sched import tasknames
+from clawsched.sched.rules import routing
 from clawsched.sched.runtime import Runtime
 from clawsched.sched.store.tables import utcnow
 
@@ -36,9 +37,11 @@ def register(app: Celery) -> None:
               acks_on_failure_or_timeout=True)
     def run(self: Any, run_id: str) -> str:
         rt = runtime_of(self.app)
+        queue = routing.route_of(rt.settings.namespace, (self.request.delivery_info or {}).get("routing_key"))
+        who = {"worker_id": self.request.hostname, "queue": queue}
         if rt.settings.post_run == "inline":
-            return reporting.report(execution.execute_and_report(rt, run_id, worker_id=self.request.hostname))
-        execution.execute(rt, run_id, worker_id=self.request.hostname)
+            return reporting.report(execution.execute_and_report(rt, run_id, **who))
+        execution.execute(rt, run_id, **who)
         return run_id  # the argument of the ``finished`` callback, which runs the pipeline
 
     @app.task(name=tasknames.FINISHED, bind=True, ignore_result=True, shared=False)

@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BeforeValidator, ConfigDict, Field
 
+from clawsched.sched.rules.routing import QUEUE_PATTERN
 from clawsched.sched.specs.fields import (
     ID_PATTERN,
     S64,
@@ -95,6 +96,10 @@ class JobSpec(GovernanceFields):
     output_offload_threshold_bytes: Annotated[Int, Field(ge=128)] = 65536
     max_retries: Annotated[Int, Field(ge=0)] = 0
     resource_pool: S128 = None
+    queue: Annotated[Annotated[str, Field(max_length=64, pattern=QUEUE_PATTERN)] | None,
+                     BeforeValidator(optional_text)] = Field(
+        default=None, description="the Celery queue of the job's runs instead of its target's (shell or agent); "
+        "workers started with clawsched worker -Q <queue> run them (docs/fleet.md)")
     auth_profile: S256 = None
     delivery_guarantee: DeliveryGuarantee = DeliveryGuarantee.AT_MOST_ONCE
     #: openclaw-scheduler's default: a failed run reaches ``delivery_to`` (nothing is sent without a target)

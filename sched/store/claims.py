@@ -9,8 +9,9 @@ is due, never how many jobs exist: both queries walk an index from its start.
 A top-of-hour fan-out claims thousands of fires at once, so a batch costs a constant number of statements
 on PostgreSQL (arrays through ``unnest``) and one C-level executemany per statement on SQLite, all in Core.
 
-Each claim returns ``Claimed`` pairs: the run id and its job's name, read by the claim's own statement, so
-the beat can name the job in the run's message (what Flower shows) without a query per run.
+Each claim returns ``Claimed`` runs: the run id, its job's name and its route (``rules.routing``: the
+queue its target or its job names), read by the claim's own statement, so the beat can name the job in the
+run's message (what Flower shows) and send it to its queue without a query per run.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from sqlalchemy import Connection, Integer, String, bindparam, func, insert, sel
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
 
-from clawsched.sched.rules import schedules
+from clawsched.sched.rules import routing, schedules
 from clawsched.sched.states import RunStatus, Trigger
 from clawsched.sched.store.engine import Store
 from clawsched.sched.store.models import JOBS, RUNS, Job, Run, UTCDateTime, new_id, run_has_status
@@ -36,15 +37,16 @@ log = logging.getLogger(__name__)
 SCHEDULE_COLUMNS = (
     JOBS.c.id, JOBS.c.next_run_at, JOBS.c.schedule_kind, JOBS.c.schedule_cron, JOBS.c.schedule_tz,
     JOBS.c.schedule_at, JOBS.c.schedule_every_ms, JOBS.c.schedule_anchor, JOBS.c.stagger_ms, JOBS.c.run_timeout_ms,
-    JOBS.c.name,
+    JOBS.c.name, JOBS.c.session_target, JOBS.c.queue,
 )
 
 
 class Claimed(NamedTuple):
-    """A run claimed to be sent now, and its job's name (the message names it for Flower)."""
+    """A run claimed to be sent now, its job's name (the message names it for Flower) and its route."""
 
     run_id: str
     job_name: str
+    route: str = routing.SHELL
 
 
 class Fire(NamedTuple):
@@ -56,6 +58,7 @@ class Fire(NamedTuple):
     run_id: str
     run_timeout_ms: int | None
     job_name: str
+    route: str
 
 
 def due_fires_query(dialect: str, now: datetime, limit: int) -> Any:
@@ -83,7 +86,7 @@ def claim_due_fires(store: Store, now: datetime, limit: int = 500, *,
             return []
         fires = [
             Fire(row.id, row.next_run_at, schedules.advance(schedules.Schedule.of(row), row.next_run_at, now),
-                 new_id(), row.run_timeout_ms, row.name)
+                 new_id(), row.run_timeout_ms, row.name, routing.route(row.session_target, row.queue))
             for row in rows
         ]
         if store.dialect == "postgresql":
@@ -152,7 +155,7 @@ def _insert_runs_pg(conn: Connection, fires: Sequence[Fire], now: datetime) -> l
             conn.execute(_PG_INSERT, params)
     except IntegrityError:
         return _insert_one_by_one(conn, fires, [_run_row(f, now) for f in fires])
-    return [Claimed(f.run_id, f.job_name) for f in fires]
+    return [Claimed(f.run_id, f.job_name, f.route) for f in fires]
 
 
 # SQLite: an executemany runs its loop in C inside the driver, and the write lock taken at BEGIN makes the
@@ -175,7 +178,7 @@ def _insert_runs_executemany(conn: Connection, fires: Sequence[Fire], now: datet
             conn.execute(insert(RUNS), rows)
     except IntegrityError:
         return _insert_one_by_one(conn, fires, rows)
-    return [Claimed(f.run_id, f.job_name) for f in fires]
+    return [Claimed(f.run_id, f.job_name, f.route) for f in fires]
 
 
 def _insert_one_by_one(conn: Connection, fires: Sequence[Fire], rows: list[dict[str, Any]]) -> list[Claimed]:
@@ -185,7 +188,7 @@ def _insert_one_by_one(conn: Connection, fires: Sequence[Fire], rows: list[dict[
         try:
             with conn.begin_nested():
                 conn.execute(insert(RUNS), [row])
-            kept.append(Claimed(fire.run_id, fire.job_name))
+            kept.append(Claimed(fire.run_id, fire.job_name, fire.route))
         except IntegrityError:
             log.info("fire of job %s at %s was already claimed", row["job_id"], row["scheduled_for"])
     return kept
@@ -195,7 +198,7 @@ def claim_due_runs(store: Store, now: datetime, limit: int = 500) -> list[Claime
     """pending -> queued for runs whose not-before instant has passed (manual runs, retries, children)."""
     with store.session() as s:
         q = (
-            select(Run.id, Job.name)
+            select(Run.id, Job.name, Job.session_target, Job.queue)
             .join(Job, Job.id == Run.job_id)
             .where(Run.status == RunStatus.PENDING.value, Run.not_before <= now)
             .order_by(Run.not_before)
@@ -203,7 +206,7 @@ def claim_due_runs(store: Store, now: datetime, limit: int = 500) -> list[Claime
         )
         if store.dialect == "postgresql":
             q = q.with_for_update(skip_locked=True, of=Run)
-        claimed = [Claimed(run_id, name) for run_id, name in s.execute(q)]
+        claimed = [Claimed(run_id, name, routing.route(target, queue)) for run_id, name, target, queue in s.execute(q)]
         if not claimed:
             return []
         s.execute(
@@ -219,9 +222,10 @@ def with_job_names(store: Store, run_ids: Sequence[str]) -> list[Claimed]:
     if not run_ids:
         return []
     with store.read() as s:
-        rows = s.execute(select(Run.id, Job.name).join(Job, Job.id == Run.job_id).where(Run.id.in_(list(run_ids))))
-        names = {run_id: name for run_id, name in rows}
-    return [Claimed(run_id, names.get(run_id, "")) for run_id in run_ids]
+        rows = s.execute(select(Run.id, Job.name, Job.session_target, Job.queue)
+                         .join(Job, Job.id == Run.job_id).where(Run.id.in_(list(run_ids))))
+        found = {run_id: Claimed(run_id, name, routing.route(target, queue)) for run_id, name, target, queue in rows}
+    return [found.get(run_id) or Claimed(run_id, "") for run_id in run_ids]
 
 
 def next_due_at(store: Store) -> datetime | None:

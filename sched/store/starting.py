@@ -38,9 +38,10 @@ class Worker:
     hostname: str
     pid: int
     worker_id: str | None = None
+    queue: str | None = None  # the route the message came in on
 
     def params(self) -> dict[str, Any]:
-        return {"v_hostname": self.hostname, "v_pid": self.pid, "v_worker_id": self.worker_id}
+        return {"v_hostname": self.hostname, "v_pid": self.pid, "v_worker_id": self.worker_id, "v_queue": self.queue}
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,7 @@ START = (
     update(RUNS).where(RUNS.c.id == bindparam("b_run_id"), run_has_status(RunStatus.QUEUED.value))
     .values(status=RunStatus.RUNNING.value, started_at=bindparam("b_now", type_=UTCDateTime()),
             last_heartbeat=bindparam("b_now", type_=UTCDateTime()), hostname=bindparam("v_hostname"),
-            pid=bindparam("v_pid"), worker_id=bindparam("v_worker_id"), skip_reason=None,
+            pid=bindparam("v_pid"), worker_id=bindparam("v_worker_id"), queue=bindparam("v_queue"), skip_reason=None,
             no_overlap=select(_POLICY.c.overlap_policy != OverlapPolicy.ALLOW.value)
             .where(_POLICY.c.id == RUNS.c.job_id).scalar_subquery())
 )

@@ -31,13 +31,13 @@ def worker_env(settings: Any, **overrides: str) -> dict[str, str]:
 class WorkerProcess:
     """One ``clawsched worker`` in its own process group; its output goes to ``log``."""
 
-    def __init__(self, env: dict[str, str], name: str, log: Path, concurrency: int) -> None:
+    def __init__(self, env: dict[str, str], name: str, log: Path, concurrency: int, args: tuple[str, ...] = ()) -> None:
         self.name = f"{name}@%h"
         self.log_path = log
         self.log = log.open("ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "clawsched.cli", "worker", "-c", str(concurrency), "--pool", "prefork",
-             "-n", self.name],
+             "-n", self.name, *args],
             env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
         )
 
@@ -66,9 +66,10 @@ class WorkerProcess:
 
 @contextmanager
 def worker_process(app: Any, settings: Any, log: Path, *, name: str = "w", concurrency: int = 2,
-                   **env: str) -> Iterator[WorkerProcess]:
-    """A ready worker process; ``env`` overrides its environment (``CLAWSCHED_DATABASE_URL=...``)."""
-    worker = WorkerProcess(worker_env(settings, **env), name, log, concurrency)
+                   args: tuple[str, ...] = (), **env: str) -> Iterator[WorkerProcess]:
+    """A ready worker process; ``env`` overrides its environment (``CLAWSCHED_DATABASE_URL=...``), ``args``
+    go to ``clawsched worker`` (``("-Q", "gpu")``)."""
+    worker = WorkerProcess(worker_env(settings, **env), name, log, concurrency, args)
     try:
         worker.wait_ready(app)
         yield worker
