@@ -70,3 +70,9 @@ def test_queue_names_are_checked_where_they_are_given(settings, store):
     result = CliRunner().invoke(cli, ["worker", "-Q", "shell,bad/name"], obj=CliContext(settings))
     assert result.exit_code == 2 and "'-Q' / '--queues'" in result.output and "bad/name" in result.output
     assert "Traceback" not in result.output
+
+
+def test_worker_queue_lists_take_commas_or_colons():
+    from clawsched.sched.rules.routing import parse_routes
+
+    assert parse_routes("shell:agent") == parse_routes("shell, agent,shell") == ("shell", "agent")

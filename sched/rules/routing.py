@@ -40,8 +40,9 @@ def route_of(namespace: str, celery_name: str | None) -> str | None:
 
 
 def parse_routes(text: str, *, field: str = "--queues") -> tuple[str, ...]:
-    """``shell,agent,gpu`` as names, each checked; ValueError naming the bad one and the rule."""
-    names = tuple(dict.fromkeys(n.strip() for n in text.split(",") if n.strip()))
+    """``shell,agent,gpu`` as names, each checked; ValueError naming the bad one and the rule. ``:`` separates
+    too: a systemd instance name cannot hold a comma (``clawsched-worker@shell:agent``)."""
+    names = tuple(dict.fromkeys(n.strip() for n in re.split(r"[,:]", text) if n.strip()))
     if not names:
         raise ValueError(f"{field}: name at least one queue, e.g. shell,agent")
     for name in names:
