@@ -132,6 +132,7 @@ def test_units_pass_systemd_analyze_verify(tmp_path):
     assert result.returncode == 0 and not result.stderr.strip(), result.stderr
 
 
+@pytest.mark.services  # python -m build: a subprocess that takes seconds
 def test_the_wheel_holds_every_module(tmp_path):
     if subprocess.run([sys.executable, "-c", "import build"], capture_output=True).returncode != 0:
         pytest.skip("SKIPPED: the 'build' package is not installed (pip install build); the wheel is not checked")

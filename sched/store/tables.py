@@ -75,7 +75,7 @@ JOBS = Table(
     Column("output_offload_threshold_bytes", Integer, default=65536, nullable=False),
     Column("max_retries", Integer, default=0, nullable=False),
     Column("resource_pool", String(128)),
-    Column("queue", String(64)),  # the job's own run queue (rules/routing; migration 0010)
+    Column("queue", String(64)),  # the job's own run queue (rules/routing; migration 0011)
     Column("auth_profile", String(256)),
     Column("delivery_guarantee", String(16), default="at-most-once", nullable=False),
     # delivery
@@ -145,7 +145,7 @@ RUNS = Table(
     Column("hostname", String(256)),
     Column("pid", Integer),
     Column("worker_id", String(256)),
-    Column("queue", String(64)),  # the queue the worker took the run from (migration 0010)
+    Column("queue", String(64)),  # the queue the worker took the run from (migration 0011)
     Column("session_key", String(512)),
     Column("session_id", String(256)),
     Column("summary", Text),
@@ -379,7 +379,7 @@ DISPATCHES = Table(
 )
 
 
-# Offloaded output (migration 0009): a stream past its job's offload threshold, a megabyte a row, so
+# Offloaded output (migration 0010): a stream past its job's offload threshold, a megabyte a row, so
 # ``runs output`` reads it from any host; deleted with its run.
 RUN_OUTPUT_CHUNKS = Table(
     "run_output_chunks",

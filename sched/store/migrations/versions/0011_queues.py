@@ -3,8 +3,8 @@
 ``jobs.queue`` overrides the target's queue (``shell``, ``agent``; ``rules/routing``); ``runs.queue`` is
 the queue the worker took the run from, beside the host and pid that ran it.
 
-Revision ID: 0010_queues
-Revises: 0009_output_chunks
+Revision ID: 0011_queues
+Revises: 0010_output_chunks
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0010_queues"
-down_revision = "0009_output_chunks"
+revision = "0011_queues"
+down_revision = "0010_output_chunks"
 branch_labels = None
 depends_on = None
 

@@ -5,8 +5,8 @@ anywhere else answered "not readable here". ``run_output_chunks`` holds it a meg
 written, decoded on read), keyed by run, stream and sequence, and goes with its run (``ON DELETE
 CASCADE``: retention prunes it with the run).
 
-Revision ID: 0009_output_chunks
-Revises: 0008_pipeline_attempts
+Revision ID: 0010_output_chunks
+Revises: 0009_peer_fields
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009_output_chunks"
-down_revision = "0008_pipeline_attempts"
+revision = "0010_output_chunks"
+down_revision = "0009_peer_fields"
 branch_labels = None
 depends_on = None
 
