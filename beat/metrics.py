@@ -1,5 +1,5 @@
 """A beat's metrics: what each pass of its loop claimed and how long the pass took, how late its fires
-were claimed (and how many slots a late fire skipped), and the ``/metrics`` endpoint it serves on a
+were claimed, the fires it recorded missed (by reason), and the ``/metrics`` endpoint it serves on a
 loopback port when ``CLAWSCHED_BEAT_METRICS_PORT`` is set: its own metrics plus the fleet's state read
 from Redis when scraped (live workers and beats, queue depth). The names are in ``clawsched.sched.metrics``.
 
@@ -14,13 +14,9 @@ from datetime import datetime
 from typing import Any
 
 from clawsched.sched import metrics as m
-from clawsched.sched.rules import schedules
 from clawsched.sched.settings import Settings
 
 log = logging.getLogger(__name__)
-
-MISSED_CAP = 100  # slots counted per late fire at most (counting costs a schedule step each)
-
 
 def dispatched(fires: int, pending: int) -> None:
     if fires:
@@ -35,21 +31,20 @@ def loop_took(seconds: float) -> None:
 
 def fires_claimed(fires: Iterable[tuple[Any, datetime]], now: datetime) -> None:
     """Observe each claimed fire's lag (``(schedule source, due)`` pairs: a job row or spec and the
-    instant it was due); a late one also counts the slots ``schedules.advance`` skipped."""
+    instant it was first due)."""
     beat = m.beat_metrics()
-    for job, due in fires:
+    for _job, due in fires:
         lag = (now - due).total_seconds()
         beat.claim_lag.observe(max(0.0, lag))
-        if lag <= m.LATE_FIRE_S:
-            continue
-        beat.fires_late.inc()
-        try:
-            missed = schedules.skipped_slots(schedules.Schedule.of(job), due, now, cap=MISSED_CAP)
-        except Exception:  # a metric never stops the beat
-            log.exception("could not count the slots a late fire skipped (due %s)", due)
-            continue
-        if missed:
-            beat.fires_missed.inc(missed)
+        if lag > m.LATE_FIRE_S:
+            beat.fires_late.inc()
+
+
+def fires_missed(reasons: Iterable[str]) -> None:
+    """Count the missed records a claim wrote, by reason (``states.MissedReason``)."""
+    counter = m.beat_metrics().fires_missed
+    for reason in reasons:
+        counter.labels(reason).inc()
 
 
 class Endpoint:

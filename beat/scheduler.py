@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import logging
 import time
+from datetime import timedelta
 from typing import Any
 
 from celery.beat import Scheduler
@@ -80,7 +81,8 @@ class SQLScheduler(Scheduler):
         while True:
             now = utcnow()
             fires = claims.claim_due_fires(self._runtime.store, now, limit,
-                                           observe=functools.partial(metrics.fires_claimed, now=now))
+                                           observe=functools.partial(metrics.fires_claimed, now=now),
+                                           missed=metrics.fires_missed, replay_interval=self._replay_interval)
             pending = claims.claim_due_runs(self._runtime.store, now, limit)
             metrics.dispatched(len(fires), len(pending))
             if fires or pending:
@@ -92,6 +94,10 @@ class SQLScheduler(Scheduler):
     def send(self, runs: list[claims.Claimed]) -> None:
         """Publish claimed runs; one method, so the burst benchmark can time each batch once it is on the broker."""
         send_runs(self.app, runs, producer=self.producer)
+
+    @property
+    def _replay_interval(self) -> timedelta:
+        return timedelta(seconds=self.settings.catchup_interval_s)
 
     def _seconds_until_next_due(self, maintenance_wait: float) -> float:
         wait = min(maintenance_wait or self.max_interval, self.max_interval)

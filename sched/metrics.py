@@ -73,9 +73,9 @@ class BeatMetrics:
                               "send it", buckets=LOOP_BUCKETS, registry=registry)
         self.fires_late = Counter("clawsched_beat_fires_late", f"Fires claimed more than {LATE_FIRE_S:g}s after they "
                                   "were due (the beat was down, stalled or behind)", registry=registry)
-        self.fires_missed = Counter("clawsched_beat_fires_missed", "Schedule slots that passed while a fire was late "
-                                    "and were skipped (a late job fires once, then moves to its next future slot; "
-                                    "at most 100 counted per late fire)", registry=registry)
+        self.fires_missed = Counter("clawsched_beat_fires_missed", "Fires the beat recorded as `missed` runs, by "
+                                    "reason (coalesced, late, outside_window, past_deadline, catchup_limit; "
+                                    "docs/scheduling.md)", ["reason"], registry=registry)
 
 
 @functools.cache

@@ -41,6 +41,7 @@ class Settings:
     stale_after_s: float = 90.0
     beat_max_interval_s: float = 5.0
     beat_batch_size: int = 500
+    catchup_interval_s: float = 1.0  # catchup all: the spacing between replayed fires of a job (docs/scheduling.md)
     requeue_after_s: float = 120.0
     retry_scale: float = 1.0
     worker_concurrency: int = 2
@@ -119,7 +120,7 @@ class Settings:
             lease_ttl_s=_number(env, "CLAWSCHED_LEASE_TTL_S", 30.0),
             stale_after_s=_number(env, "CLAWSCHED_STALE_AFTER_S", 90.0),
             beat_max_interval_s=_number(env, "CLAWSCHED_BEAT_MAX_INTERVAL_S", 5.0),
-            beat_batch_size=int(_number(env, "CLAWSCHED_BEAT_BATCH", 500)),
+            **_beat_claims(env),
             requeue_after_s=_number(env, "CLAWSCHED_REQUEUE_AFTER_S", 120.0),
             retry_scale=_number(env, "CLAWSCHED_RETRY_SCALE", 1.0),
             worker_concurrency=int(_number(env, "CLAWSCHED_WORKER_CONCURRENCY", 2)),
@@ -141,6 +142,12 @@ class Settings:
                                         .split(",") if h.strip()),
             **_metrics_endpoints(env), **_fleet(env),
         )
+
+
+def _beat_claims(env: Mapping[str, str]) -> dict[str, Any]:
+    """How much a beat claims at once, and how far apart it replays a job's missed fires (catchup all)."""
+    return {"beat_batch_size": int(_number(env, "CLAWSCHED_BEAT_BATCH", 500)),
+            "catchup_interval_s": _number(env, "CLAWSCHED_CATCHUP_INTERVAL_S", 1.0)}
 
 
 def _metrics_endpoints(env: Mapping[str, str]) -> dict[str, Any]:

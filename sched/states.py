@@ -18,6 +18,10 @@ class RunStatus(StrEnum):
     #: came within the budget after the request was sent. Never retried blindly (see ``MAY_HAVE_RUN``).
     UNCONFIRMED = "unconfirmed"
     SKIPPED = "skipped"
+    #: A fire that was due and did not run (the scheduler was down, outside ``catchup_window_s``, past its
+    #: deadline, coalesced into a later fire, or not started within ``schedule_to_start_s``); the reason is
+    #: in ``skip_reason``, as ``<MissedReason>: <detail>``.
+    MISSED = "missed"
     AWAITING_APPROVAL = "awaiting_approval"
     APPROVED = "approved"
     REJECTED = "rejected"
@@ -34,13 +38,33 @@ class RunStatus(StrEnum):
 
 TERMINAL = frozenset(
     {RunStatus.OK, RunStatus.ERROR, RunStatus.TIMEOUT, RunStatus.CANCELLED, RunStatus.CRASHED,
-     RunStatus.SKIPPED, RunStatus.REJECTED, RunStatus.UNCONFIRMED}
+     RunStatus.SKIPPED, RunStatus.REJECTED, RunStatus.UNCONFIRMED, RunStatus.MISSED}
 )
 FAILED = frozenset({RunStatus.ERROR, RunStatus.TIMEOUT, RunStatus.CRASHED, RunStatus.UNCONFIRMED})
 #: Failures whose work may have been done: the retry ladder never repeats them; only an ``at-least-once``
 #: job, whose prompt carries the idempotency key, replays them.
 MAY_HAVE_RUN = frozenset({RunStatus.CRASHED, RunStatus.UNCONFIRMED})
 ACTIVE = frozenset({RunStatus.QUEUED, RunStatus.RUNNING})
+
+
+class Catchup(StrEnum):
+    """What the beat does with the fires a job missed (docs/scheduling.md): run the most recent one
+    (today's behaviour, the default), replay every one in order at a bounded rate, or none of them."""
+
+    LATEST = "latest"
+    ALL = "all"
+    NONE = "none"
+
+
+class MissedReason(StrEnum):
+    """Why a fire is recorded ``missed``: the first word of its ``skip_reason``."""
+
+    COALESCED = "coalesced"  # catchup latest: folded into the run of a later fire
+    LATE = "late"  # catchup none: the beat reached it after it was due (down or behind)
+    OUTSIDE_WINDOW = "outside_window"  # older than catchup_window_s when the beat reached it
+    PAST_DEADLINE = "past_deadline"  # could not start within starting_deadline_s of its due instant
+    CATCHUP_LIMIT = "catchup_limit"  # beyond the most recent fires catchup all replays
+    NOT_STARTED = "not_started"  # not started within schedule_to_start_s of being queued
 
 
 class Trigger(StrEnum):

@@ -35,7 +35,10 @@ def test_a_batch_claims_every_kind_of_due_fire_once(store):
     with store.read() as s:
         made = {r.job_id: r for r in s.scalars(select(Run).where(Run.id.in_(run_ids)))}
         moved = {j.id: j.next_run_at for j in s.scalars(select(Job))}
-    assert {j: r.scheduled_for for j, r in made.items()} == due
+    # catchup latest (the default): the newest due slot runs, the older ones of the hour are recorded missed
+    assert made[once.id].scheduled_for == due[once.id]
+    assert made[every.id].scheduled_for == later - timedelta(seconds=(later - due[every.id]).total_seconds() % 60)
+    assert made[cron.id].scheduled_for.minute % 5 == 0 and later - made[cron.id].scheduled_for < timedelta(minutes=5)
     assert {c.job_name for c in claimed} == {j.name for j in (every, cron, once)}
     for r in made.values():
         assert (r.status, r.trigger, r.run_timeout_ms) == ("queued", "schedule", 7000)
@@ -54,7 +57,8 @@ def test_a_fire_already_claimed_elsewhere_is_skipped_and_the_rest_are_kept(store
         s.execute(insert(RUNS).values(id=new_id(), job_id=taken.id, status="queued", trigger="schedule",
                                       created_at=now, scheduled_for=taken.next_run_at))
 
-    run_ids = [c.run_id for c in claims.claim_due_fires(store, now + timedelta(minutes=2))]
+    # claimed when exactly that slot is due (a later claim would run the newer slot: catchup latest)
+    run_ids = [c.run_id for c in claims.claim_due_fires(store, taken.next_run_at + timedelta(seconds=1))]
 
     assert len(run_ids) == 3
     with store.read() as s:

@@ -61,7 +61,10 @@ def sample_rows(store: Any) -> list[tuple[Job, Run]]:
         job_id = new_id()
         job_rows.append({"id": job_id, "name": f"{target}/{pool}", "payload_message": "x", "enabled": enabled,
                          "resource_pool": pool, "session_target": target, "delivery_guarantee": guarantee,
-                         "session_id": "s-1" if target == "session" else None})
+                         "session_id": "s-1" if target == "session" else None,
+                         # the deadline gate's columns, set on some of the samples
+                         "starting_deadline_s": 60 if guarantee == "at-least-once" and pool is None else None,
+                         "schedule_to_start_s": 30 if pool == "" and enabled else None})
         run_rows += [{"id": new_id(), "job_id": job_id, "status": "queued", "trigger": trigger,
                       "idempotency_key": key, "created_at": now} for trigger, key in itertools.product(TRIGGERS, KEYS)]
     with store.session() as s:
@@ -96,7 +99,7 @@ def test_the_gates_free_exactly_the_runs_they_are_meant_to(store):
     free = {r.id for r in (r for j, r in pairs if holds(FREE, j, r))}
     expected = {r.id for j, r in pairs
                 if (j.enabled or r.trigger not in ("chain", "retry")) and not j.resource_pool
-                and j.session_target == "shell"}
+                and j.session_target == "shell" and j.starting_deadline_s is None and j.schedule_to_start_s is None}
     assert free == expected == matching_in_sql(store, FREE)
     ready = {r.id for j, r in pairs if j.delivery_guarantee == "at-most-once" or r.idempotency_key is not None}
     assert ready == {r.id for j, r in pairs if holds(starting.KEY_READY, j, r)}
@@ -135,7 +138,7 @@ def test_the_conditions_in_use_compare_only_columns_that_cannot_be_null():
 
 def test_all_free_is_every_gates_condition():
     assert FREE == AllOf(tuple(g.free for g in gates.GATES))
-    assert [g.name for g in gates.GATES] == ["disabled", "resource_pool", "gateway"]
+    assert [g.name for g in gates.GATES] == ["disabled", "deadline", "resource_pool", "gateway"]
     assert gates.all_free(()) == AllOf(())
 
 

@@ -160,9 +160,10 @@ def _hold(rt: Runtime, job: Job, run: Run, blocked: gates.Blocked, now: datetime
                        reason=f"waiting: {blocked.reason}")
         log.info("run %s of job %s waits: %s", run.id, job.id, blocked.reason)
         return RunStatus.PENDING
-    starting.skip(rt.store, run.id, blocked.reason, now=now)
-    log.info("run %s of job %s skipped: %s", run.id, job.id, blocked.reason)
-    return RunStatus.SKIPPED
+    status = RunStatus.MISSED if blocked.missed else RunStatus.SKIPPED
+    starting.skip(rt.store, run.id, blocked.reason, now=now, status=status)
+    log.info("run %s of job %s %s: %s", run.id, job.id, status, blocked.reason)
+    return status
 
 
 def _run(rt: Runtime, job: Job, run: Run, leases: list[Lease],

@@ -10,6 +10,10 @@ ready, nothing is sent: an ``isolated`` or ``session:<id>`` run waits (``waiting
 unavailable``), at most ``max_queued_dispatches`` runs of a job at once and for at most
 ``CLAWSCHED_GATEWAY_DEFER_S`` since it was due, then it is skipped; a ``main`` run (a wake event,
 worth little once late) is skipped at once. Shell runs never pass through this gate.
+
+**Deadline rule.** A job with ``starting_deadline_s`` or ``schedule_to_start_s`` has each run checked
+before anything else is taken: one too late to start is recorded ``missed`` with the reason
+(``rules.misfire.start_too_late``), never started late.
 """
 
 from __future__ import annotations
@@ -19,7 +23,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from clawsched.sched.coordination.leases import Lease
-from clawsched.sched.rules.predicates import AllOf, AnyOf, Blank, Condition, IsTrue, NotIn, job, run
+from clawsched.sched.rules import misfire
+from clawsched.sched.rules.predicates import AllOf, AnyOf, Blank, Condition, IsNull, IsTrue, NotIn, job, run
 from clawsched.sched.runtime import Runtime
 from clawsched.sched.states import OverlapPolicy, SessionTarget, Trigger
 from clawsched.sched.store import starting
@@ -34,12 +39,13 @@ GATEWAY_UNAVAILABLE = "gateway unavailable"
 @dataclass(frozen=True)
 class Blocked:
     """Why a run may not start now. ``wait``: put it back as ``pending`` (overlap ``queue``, a busy pool);
-    otherwise it is recorded as ``skipped`` with the reason. ``duplicate``: another copy of this very
-    message holds the run; do nothing."""
+    otherwise it is recorded as ``skipped`` (``missed`` when too late) with the reason. ``duplicate``:
+    another copy of this very message holds the run; do nothing."""
 
     reason: str
     wait: bool = False
     duplicate: bool = False
+    missed: bool = False  # recorded ``missed`` rather than ``skipped``: it is too late to start at all
 
 
 Check = Callable[[Runtime, Job, Run, list[Lease], datetime], Blocked | None]
@@ -72,6 +78,12 @@ def _disabled(rt: Runtime, job_row: Job, run_row: Run, leases: list[Lease], now:
     return Blocked(f"job {job_row.id} is disabled")
 
 
+def _deadline(rt: Runtime, job_row: Job, run_row: Run, leases: list[Lease], now: datetime) -> Blocked | None:
+    """Too late to start: past ``starting_deadline_s`` of its slot or ``schedule_to_start_s`` of its queueing."""
+    late = misfire.start_too_late(job_row, run_row, now)
+    return None if late is None else Blocked(late.text, missed=True)
+
+
 def _pool(rt: Runtime, job_row: Job, run_row: Run, leases: list[Lease], now: datetime) -> Blocked | None:
     """One run at a time per pool, across every worker: a Redis lease renewed by the heartbeat."""
     lease = Lease(rt.redis, rt.settings.key("lease", "pool", job_row.resource_pool or ""), run_row.id,
@@ -101,6 +113,7 @@ def _gateway(rt: Runtime, job_row: Job, run_row: Run, leases: list[Lease], now: 
 GATES: tuple[Gate, ...] = (
     Gate("disabled", AnyOf((IsTrue(job("enabled")), NotIn(run("trigger"), (Trigger.CHAIN.value, Trigger.RETRY.value)))),
          _disabled),
+    Gate("deadline", AllOf((IsNull(job("starting_deadline_s")), IsNull(job("schedule_to_start_s")))), _deadline),
     Gate("resource_pool", Blank(job("resource_pool")), _pool),
     Gate("gateway", NotIn(job("session_target"), AGENT_TARGETS), _gateway),
 )

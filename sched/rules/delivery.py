@@ -3,7 +3,8 @@
 * ``none`` delivers nothing; ``announce`` delivers a run that did not end ``ok`` (a shell job's
   non-zero exit, an agent's error, timeout or unconfirmed turn); ``announce-always`` delivers every
   run (OpenClaw's own ``delivery.mode: "announce"`` means this, and ``sched.specs`` maps it so); skipped runs
-  are never announced to chat (``failure_alert.includeSkipped`` is the way to hear about those);
+  are never announced to chat (``failure_alert.includeSkipped`` is the way to hear about those), nor are
+  missed fires (``failure_alert.includeMissed``), which no delivery mode sends, so a backlog is no storm;
   ``webhook`` POSTs the finished-run JSON of every terminal run to ``delivery_to``.
 * A reply that is a silent sentinel (``NO_REPLY``, ``IDEMPOTENT_SKIP``, ...) suppresses delivery; so
   does a missing ``delivery_to``.
@@ -38,6 +39,8 @@ def plan(job: Any, run: Any) -> Plan | None:
     if prompts.silent(run.reply):
         return None
     status = RunStatus(run.status)
+    if status == RunStatus.MISSED:
+        return None
     if mode == DeliveryMode.WEBHOOK.value:
         return Plan("webhook")
     if status == RunStatus.SKIPPED:
@@ -66,6 +69,7 @@ class AlertPolicy:
     after: int
     cooldown: timedelta
     include_skipped: bool
+    include_missed: bool
     channel: str | None
     to: str | None
     mode: str
@@ -88,6 +92,7 @@ def alert_policy(job: Any) -> AlertPolicy | None:
                        cooldown=timedelta(milliseconds=_cooldown_ms(pick("cooldownMs", "cooldown_ms"),
                                                                     pick("cooldown_s"))),
                        include_skipped=bool(pick("includeSkipped", "include_skipped")),
+                       include_missed=bool(pick("includeMissed", "include_missed")),
                        channel=pick("channel", "delivery_channel") or job.delivery_channel, to=to, mode=mode)
 
 
@@ -97,12 +102,13 @@ def _cooldown_ms(cooldown_ms: Any, cooldown_s: Any) -> float:
     return float(cooldown_ms if cooldown_ms is not None else FAILURE_ALERT_COOLDOWN_MS)
 
 
-def failure_streak(statuses: list[str], include_skipped: bool) -> int:
-    """Consecutive failures at the head of ``statuses`` (newest first); skips are ignored unless counted."""
+def failure_streak(statuses: list[str], include_skipped: bool, include_missed: bool = False) -> int:
+    """Consecutive failures at the head of ``statuses`` (newest first); skips and missed fires are ignored
+    unless counted."""
     streak = 0
     for status in statuses:
-        if status == RunStatus.SKIPPED.value:
-            if include_skipped:
+        if status in (RunStatus.SKIPPED.value, RunStatus.MISSED.value):
+            if include_skipped if status == RunStatus.SKIPPED.value else include_missed:
                 streak += 1
             continue
         if RunStatus(status) in FAILED:
@@ -120,6 +126,7 @@ def alert_may_follow(job: Any, run: Any) -> bool:
     """A final failure (or skip, when asked) of a job with an alert policy: the streak is worth counting."""
     policy = alert_policy(job)
     status = RunStatus(run.status)
-    if policy is None or not (status in FAILED or (status == RunStatus.SKIPPED and policy.include_skipped)):
+    if policy is None or not (status in FAILED or (status == RunStatus.SKIPPED and policy.include_skipped)
+                              or (status == RunStatus.MISSED and policy.include_missed)):
         return False
     return not attempts.will_retry(job, run)

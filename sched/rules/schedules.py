@@ -332,16 +332,6 @@ def next_fire_after_finish(
     return max(planned_next, _utc(finished_at) + error_backoff(consecutive_errors))
 
 
-def skipped_slots(schedule: Schedule, fired_instant: datetime, now: datetime, cap: int = 100) -> int:
-    """How many slots after a late fire had already passed by ``now`` (the backlog ``advance`` skips),
-    counting at most ``cap`` of them."""
-    count, slot, now = 0, schedule.next_after(fired_instant), _utc(now)
-    while slot is not None and slot <= now and count < cap:
-        count += 1
-        slot = schedule.next_after(slot)
-    return count
-
-
 def advance(schedule: Schedule, fired_instant: datetime, now: datetime) -> datetime | None:
     """The slot after a fire, skipping any backlog: the first fire strictly after both the fire and now.
 

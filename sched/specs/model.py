@@ -33,6 +33,7 @@ from clawsched.sched.specs.fields import (
 )
 from clawsched.sched.specs.governance import GovernanceFields, pack
 from clawsched.sched.states import (
+    Catchup,
     ContextRetrieval,
     DeliveryGuarantee,
     DeliveryMode,
@@ -102,6 +103,17 @@ class JobSpec(GovernanceFields):
         "workers started with clawsched worker -Q <queue> run them (docs/fleet.md)")
     auth_profile: S256 = None
     delivery_guarantee: DeliveryGuarantee = DeliveryGuarantee.AT_MOST_ONCE
+    catchup: Catchup = Field(default=Catchup.LATEST, description=(
+        "Fires missed while the scheduler was down or behind: 'latest' runs the most recent one (the default), "
+        "'all' replays each in order at a bounded rate, 'none' runs none; the others are recorded as missed runs"))
+    catchup_window_s: Annotated[Int | None, Field(ge=1)] = Field(default=None, description=(
+        "A fire older than this when the beat reaches it is recorded missed, not run (default: no limit; "
+        "with catchup 'none': 60)"))
+    starting_deadline_s: Annotated[Int | None, Field(ge=1)] = Field(default=None, description=(
+        "A scheduled fire that cannot start within this many seconds of its due instant is recorded missed, "
+        "not started late (checked by the beat and again by the worker)"))
+    schedule_to_start_s: Annotated[Int | None, Field(ge=1)] = Field(default=None, description=(
+        "A run (of any trigger) not started this many seconds after it was created ends missed"))
     #: openclaw-scheduler's default: a failed run reaches ``delivery_to`` (nothing is sent without a target)
     delivery_mode: DeliveryMode = DeliveryMode.ANNOUNCE
     delivery_channel: S64 = None

@@ -6,6 +6,10 @@ the due rows are locked with ``FOR UPDATE SKIP LOCKED`` so beats split the work;
 transaction is exclusive. Either way each fire is claimed exactly once. The cost of a claim follows what
 is due, never how many jobs exist: both queries walk an index from its start.
 
+A job whose fires piled up (the beat was down or behind) is planned by ``rules.misfire``: the fires it
+runs are inserted like any other, and the ones it does not are recorded ``missed`` (``misfires``) in the
+same transaction. The job moves on to its first slot after ``now`` either way.
+
 A top-of-hour fan-out claims thousands of fires at once, so a batch costs a constant number of statements
 on PostgreSQL (arrays through ``unnest``) and one C-level executemany per statement on SQLite, all in Core.
 
@@ -18,26 +22,29 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Integer, String, bindparam, func, insert, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
 
-from clawsched.sched.rules import routing, schedules
+from clawsched.sched.rules import misfire, routing, schedules
 from clawsched.sched.states import RunStatus, Trigger
+from clawsched.sched.store import misfires
 from clawsched.sched.store.engine import Store
 from clawsched.sched.store.models import JOBS, RUNS, Job, Run, UTCDateTime, new_id, run_has_status
 from clawsched.sched.store.run_rows import new_run
 
 log = logging.getLogger(__name__)
 
-# What a fire's claim reads of its job: the schedule, and the name and run timeout for the run it creates.
+# What a fire's claim reads of its job: the schedule and misfire policy, the name and run timeout for the run
+# it creates, and what its failure alert needs to know whether a missed record is for the pipeline.
 SCHEDULE_COLUMNS = (
     JOBS.c.id, JOBS.c.next_run_at, JOBS.c.schedule_kind, JOBS.c.schedule_cron, JOBS.c.schedule_tz,
     JOBS.c.schedule_at, JOBS.c.schedule_every_ms, JOBS.c.schedule_anchor, JOBS.c.stagger_ms, JOBS.c.run_timeout_ms,
-    JOBS.c.name, JOBS.c.session_target, JOBS.c.queue,
+    JOBS.c.name, JOBS.c.session_target, JOBS.c.queue, JOBS.c.catchup, JOBS.c.catchup_window_s,
+    JOBS.c.starting_deadline_s, JOBS.c.failure_alert, JOBS.c.delivery_to, JOBS.c.delivery_mode, JOBS.c.delivery_channel,
 )
 
 
@@ -50,15 +57,17 @@ class Claimed(NamedTuple):
 
 
 class Fire(NamedTuple):
-    """One claimed fire: the job, the instant it was due (the guard), its next slot and the new run."""
+    """One claimed job: the instant it was due (the guard), its next slot, and the run sent now (None when
+    every due fire was missed) with the slot it is for."""
 
     job_id: str
     due: datetime
     upcoming: datetime | None
-    run_id: str
+    run_id: str | None
     run_timeout_ms: int | None
     job_name: str
     route: str
+    slot: datetime
 
 
 def due_fires_query(dialect: str, now: datetime, limit: int) -> Any:
@@ -73,9 +82,12 @@ def due_fires_query(dialect: str, now: datetime, limit: int) -> Any:
 
 
 def claim_due_fires(store: Store, now: datetime, limit: int = 500, *,
-                    observe: Callable[[list[tuple[Any, datetime]]], None] | None = None) -> list[Claimed]:
-    """Claim up to ``limit`` due fires; returns the queued runs to send to the workers. ``observe``, when
-    given, is handed each claimed fire's job row (its schedule columns) and due instant after the commit.
+                    observe: Callable[[list[tuple[Any, datetime]]], None] | None = None,
+                    missed: Callable[[list[str]], None] | None = None,
+                    replay_interval: timedelta = misfire.REPLAY_INTERVAL) -> list[Claimed]:
+    """Claim up to ``limit`` due jobs; returns the queued runs to send to the workers. ``observe``, when
+    given, is handed each claimed job's row (its schedule columns) and due instant after the commit;
+    ``missed`` the reason of each missed record written.
 
     Core on one connection, not an ORM session: the batch statements below are Core, and nothing here needs
     ORM objects.
@@ -84,28 +96,55 @@ def claim_due_fires(store: Store, now: datetime, limit: int = 500, *,
         rows = conn.execute(due_fires_query(store.dialect, now, limit)).all()
         if not rows:
             return []
-        fires = [
-            Fire(row.id, row.next_run_at, schedules.advance(schedules.Schedule.of(row), row.next_run_at, now),
-                 new_id(), row.run_timeout_ms, row.name, routing.route(row.session_target, row.queue))
-            for row in rows
-        ]
+        plans = [_plan(row, now) for row in rows]
+        fires = [Fire(row.id, row.next_run_at, p.upcoming, new_id() if p.runs else None, row.run_timeout_ms,
+                      row.name, routing.route(row.session_target, row.queue), p.runs[0] if p.runs else row.next_run_at)
+                 for row, p in zip(rows, plans, strict=True)]
+        sent = [f for f in fires if f.run_id is not None]
         if store.dialect == "postgresql":
             _advance_pg(conn, fires)
-            claimed = _insert_runs_pg(conn, fires, now)
+            claimed = _insert_runs_pg(conn, sent, now) if sent else []
         else:
             _advance_executemany(conn, fires)
-            claimed = _insert_runs_executemany(conn, fires, now)
+            claimed = _insert_runs_executemany(conn, sent, now) if sent else []
+        recorded = _record_misfires(conn, rows, plans, now, replay_interval)
     if observe is not None:
         kept = {c.run_id for c in claimed}
         observe([(row, fire.due) for row, fire in zip(rows, fires, strict=True) if fire.run_id in kept])
+    if missed is not None and recorded:
+        missed(recorded)
     return claimed
+
+
+def _plan(row: Any, now: datetime) -> misfire.FirePlan:
+    """The misfire plan of one due job; a job on time with no policy costs one schedule step, as before."""
+    schedule, policy = schedules.Schedule.of(row), misfire.Policy.of(row)
+    if policy.plain:
+        upcoming = schedule.next_after(row.next_run_at)
+        if upcoming is None or upcoming > now:
+            return misfire.FirePlan((row.next_run_at,), (), upcoming)
+    return misfire.plan(schedule, policy, row.next_run_at, now)
+
+
+def _record_misfires(conn: Connection, rows: Sequence[Any], plans: Sequence[misfire.FirePlan], now: datetime,
+                     interval: timedelta) -> list[str]:
+    """Write the missed records and the later replays of the claimed jobs; the reasons of the records."""
+    missed_rows, replays = [], []
+    for row, p in zip(rows, plans, strict=True):
+        missed_rows += [misfires.missed_row(row, m, now) for m in p.missed]
+        replays += misfires.replay_rows(row, p.runs, now, interval)
+    written = misfires.insert_rows(conn, missed_rows)
+    misfires.insert_rows(conn, replays)
+    for row in written:
+        log.info("job %s: fire %s missed (%s)", row["job_id"], row["scheduled_for"], row["skip_reason"])
+    return [str(row["skip_reason"]).split(":", 1)[0] for row in written]
 
 
 def _run_row(fire: Fire, now: datetime) -> dict[str, Any]:
     """The run a fire creates: queued and dispatched at once, because the beat sends it right after commit.
     (``_PG_INSERT`` writes the same columns from arrays.)"""
     return new_run(fire.job_id, fire.run_timeout_ms, trigger=Trigger.SCHEDULE, now=now, status=RunStatus.QUEUED,
-                   run_id=fire.run_id, dispatched_at=now, scheduled_for=fire.due)
+                   run_id=fire.run_id, dispatched_at=now, scheduled_for=fire.slot)
 
 
 # PostgreSQL: the advance and the insert are each one statement over arrays (``unnest``), so their SQL is
@@ -148,14 +187,14 @@ def _advance_pg(conn: Connection, fires: Sequence[Fire]) -> None:
 
 def _insert_runs_pg(conn: Connection, fires: Sequence[Fire], now: datetime) -> list[Claimed]:
     params = {"run_ids": [f.run_id for f in fires], "job_ids": [f.job_id for f in fires],
-              "dues": [f.due for f in fires], "timeouts": [f.run_timeout_ms for f in fires],
+              "dues": [f.slot for f in fires], "timeouts": [f.run_timeout_ms for f in fires],
               "status": RunStatus.QUEUED.value, "trigger": Trigger.SCHEDULE.value, "now": now}
     try:
         with conn.begin_nested():
             conn.execute(_PG_INSERT, params)
     except IntegrityError:
         return _insert_one_by_one(conn, fires, [_run_row(f, now) for f in fires])
-    return [Claimed(f.run_id, f.job_name, f.route) for f in fires]
+    return [Claimed(str(f.run_id), f.job_name, f.route) for f in fires]
 
 
 # SQLite: an executemany runs its loop in C inside the driver, and the write lock taken at BEGIN makes the
@@ -178,7 +217,7 @@ def _insert_runs_executemany(conn: Connection, fires: Sequence[Fire], now: datet
             conn.execute(insert(RUNS), rows)
     except IntegrityError:
         return _insert_one_by_one(conn, fires, rows)
-    return [Claimed(f.run_id, f.job_name, f.route) for f in fires]
+    return [Claimed(str(f.run_id), f.job_name, f.route) for f in fires]
 
 
 def _insert_one_by_one(conn: Connection, fires: Sequence[Fire], rows: list[dict[str, Any]]) -> list[Claimed]:
@@ -188,7 +227,7 @@ def _insert_one_by_one(conn: Connection, fires: Sequence[Fire], rows: list[dict[
         try:
             with conn.begin_nested():
                 conn.execute(insert(RUNS), [row])
-            kept.append(Claimed(fire.run_id, fire.job_name, fire.route))
+            kept.append(Claimed(str(fire.run_id), fire.job_name, fire.route))
         except IntegrityError:
             log.info("fire of job %s at %s was already claimed", row["job_id"], row["scheduled_for"])
     return kept

@@ -179,17 +179,18 @@ def _store_key(store: Store, run_id: str, key: str) -> str | None:
 
 
 def skip(store: Store, run_id: str, reason: str, *, now: datetime,
-         from_status: RunStatus = RunStatus.QUEUED) -> bool:
-    """Record a fire that did not run (overlap, pool busy, gateway down). Skips are not errors."""
-    return retrying.call(lambda: _skip(store, run_id, reason, now, from_status), bound=retrying.START,
-                         what=f"run {run_id}: recording it skipped")
+         from_status: RunStatus = RunStatus.QUEUED, status: RunStatus = RunStatus.SKIPPED) -> bool:
+    """Record a fire that did not run (overlap, pool busy, gateway down: ``skipped``; too late to start:
+    ``missed``). Neither is an error."""
+    return retrying.call(lambda: _skip(store, run_id, reason, now, from_status, status), bound=retrying.START,
+                         what=f"run {run_id}: recording it {status}")
 
 
-def _skip(store: Store, run_id: str, reason: str, now: datetime, from_status: RunStatus) -> bool:
+def _skip(store: Store, run_id: str, reason: str, now: datetime, from_status: RunStatus, status: RunStatus) -> bool:
     with store.session() as s:
         result = s.execute(
             update(Run).where(Run.id == run_id, run_has_status(from_status.value))
-            .values(status=RunStatus.SKIPPED.value, skip_reason=reason, summary=f"skipped: {reason}",
+            .values(status=status.value, skip_reason=reason[:512], summary=f"{status}: {reason}",
                     finished_at=now, duration_ms=0)
         )
         if result.rowcount != 1:  # type: ignore[attr-defined]
@@ -197,7 +198,7 @@ def _skip(store: Store, run_id: str, reason: str, now: datetime, from_status: Ru
         found = s.get(Run, run_id)
         owner = s.get(Job, found.job_id) if found else None
         if owner is not None:
-            owner.last_status = RunStatus.SKIPPED.value
+            owner.last_status = status.value
             owner.last_run_at = now
         return True
 

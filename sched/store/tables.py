@@ -78,6 +78,11 @@ JOBS = Table(
     Column("queue", String(64)),  # the job's own run queue (rules/routing; migration 0011)
     Column("auth_profile", String(256)),
     Column("delivery_guarantee", String(16), default="at-most-once", nullable=False),
+    # misfires (docs/scheduling.md; migration 0012)
+    Column("catchup", String(16), default="latest", nullable=False),
+    Column("catchup_window_s", Integer),
+    Column("starting_deadline_s", Integer),
+    Column("schedule_to_start_s", Integer),
     # delivery
     Column("delivery_mode", String(32), default="none", nullable=False),
     Column("delivery_channel", String(64)),
@@ -100,8 +105,8 @@ JOBS = Table(
     Column("context_retrieval", String(16), default="none", nullable=False),
     Column("context_retrieval_limit", Integer, default=5, nullable=False),
     Column("preferred_session_key", String(512)),
-    Column("payload_scope", String(16), default="own", nullable=False),  # kept (migration 0009)
-    Column("job_class", String(32), default="standard", nullable=False),  # kept (migration 0009)
+    Column("payload_scope", String(16), default="own", nullable=False),  # kept (migration 0012)
+    Column("job_class", String(32), default="standard", nullable=False),  # kept (migration 0012)
     Column("governance", JSON),  # the peer's v0.2 identity/trust/contract fields, kept (0009)
     # watchdogs (sub-agent dispatch)
     Column("job_type", String(16), default="standard", nullable=False),

@@ -17,7 +17,8 @@ log = logging.getLogger(__name__)
 
 
 def has_work(job: Job, run: Run, has_children: bool) -> bool:
-    if not job.delete_after_run or run.status == RunStatus.SKIPPED.value or attempts.will_retry(job, run):
+    if (not job.delete_after_run or run.status in (RunStatus.SKIPPED.value, RunStatus.MISSED.value)
+            or attempts.will_retry(job, run)):
         return False
     return job.schedule_kind == ScheduleKind.AT.value or run.status == RunStatus.OK.value
 
