@@ -5,13 +5,14 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from . import metrics, probes
-from .resources import agents, aliases, approvals, imports, jobs, messages, runs
+from .resources import agents, aliases, approvals, imports, jobs, messages, previews, runs
 from .tools import invoke as tools
 
 ROUTERS: tuple[tuple[APIRouter, bool], ...] = (
     (probes.router, False),
     (metrics.router, True),
     (jobs.router, True),
+    (previews.router, True),
     (runs.router, True),
     (approvals.router, True),
     (messages.router, True),

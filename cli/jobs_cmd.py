@@ -10,6 +10,7 @@ import click
 
 from clawsched.cli.command import command, load_json
 from clawsched.cli.context import CliContext
+from clawsched.cli.fires import print_fires
 from clawsched.cli.output import emit_json, table
 
 
@@ -84,12 +85,38 @@ def _saved(obj: CliContext, job: Any, as_json: bool, verb: str, dry_run: bool) -
     data = svc.as_dict(job)
     if not dry_run:
         obj.wake(f"job {verb}")
+    fires = _first_fires(job) if dry_run else None
     if as_json:
-        emit_json({"ok": True, "dryRun": dry_run, "job": data})
+        emit_json({"ok": True, "dryRun": dry_run, "job": data, **({"preview": fires} if fires else {})})
     else:
         prefix = "would be " if dry_run else ""
         click.echo(f"job {job.id} {prefix}{verb}: {job.name}; next run "
                    f"{local_time(job.next_run_at, job.schedule_tz) or '-'}")
+        if fires:
+            print_fires(fires)
+
+
+def _first_fires(job: Any) -> dict[str, Any]:
+    """A dry run's first fires, from now (nothing is written: the preview reads only the job row built)."""
+    from clawsched.sched import previews
+
+    return previews.of(job, previews.DEFAULT_COUNT, previews.parse_start(None, job.schedule_tz or "UTC"))
+
+
+@command(jobs, "next", short_lived=True)
+@click.argument("job_id")
+@click.argument("count", required=False, default=5, type=click.IntRange(1, 1000))
+@click.option("--from", "start", metavar="INSTANT",
+              help="Start here instead of now: ISO-8601; without an offset, in the job's zone.")
+def jobs_next(obj: CliContext, as_json: bool, job_id: str, count: int, start: str | None) -> None:
+    """The next COUNT fires of a job (default 5), in UTC and the job's zone, folds and gaps marked."""
+    from clawsched.sched import previews
+
+    found = previews.for_job(obj.store, job_id, count, start=start)
+    if as_json:
+        emit_json({"ok": True, **found})
+        return
+    print_fires(found)
 
 
 @command(jobs, "add")

@@ -36,7 +36,11 @@ DryRun = Annotated[bool, Query(description="Validate and show the job without sa
 def _saved(rt: Any, job: Any, verb: str, dry_run: bool) -> dict[str, Any]:
     if not dry_run:
         wake(rt, f"job {verb}")
-    return {"ok": True, "dryRun": dry_run, "job": _as_stored(svc.as_dict(job)) if dry_run else svc.as_dict(job)}
+        return {"ok": True, "dryRun": False, "job": svc.as_dict(job)}
+    from clawsched.sched import previews
+
+    first = previews.of(job, previews.DEFAULT_COUNT, previews.parse_start(None, job.schedule_tz or "UTC"))
+    return {"ok": True, "dryRun": True, "job": _as_stored(svc.as_dict(job)), "preview": first}
 
 
 def _as_stored(data: dict[str, Any]) -> dict[str, Any]:

@@ -99,8 +99,34 @@ class JobOut(Ok):
     job: Job  # type: ignore[valid-type]
 
 
+class FireOut(BaseModel):
+    utc: str = Field(description="The fire instant, ISO-8601 UTC.")
+    local: str = Field(description="The same instant in the job's zone, with its offset.")
+    zone: str
+    abbrev: str | None = Field(description="The zone's abbreviation at that instant (EDT, EST, ...).")
+    mark: Literal["fold", "gap"] | None = Field(description="fold: the wall time happens twice that day; gap: "
+                                                          "it does not exist and the fire is moved after the gap.")
+    note: str | None
+
+
+class Preview(BaseModel):
+    job_id: str
+    tz: str
+    from_: str = Field(alias="from", description="The instant the preview starts from (UTC).")
+    stagger_s: float = Field(description="The job's stagger, already added to every fire.")
+    note: str | None
+    fires: list[FireOut]
+
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+
+class PreviewOut(Ok, Preview):
+    pass
+
+
 class JobSaved(JobOut):
     dryRun: bool = Field(description="True when nothing was saved: the job as it would be.")
+    preview: Preview | None = Field(default=None, description="A dry run's first fires, from now.")
 
 
 class JobList(Paged):

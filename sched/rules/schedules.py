@@ -149,6 +149,13 @@ def _parse_cron(expr: str) -> _Cron:
     return _Cron(text, seconds_first, fixed)
 
 
+def wall_match_after(expr: str, naive: datetime) -> tuple[datetime, bool]:
+    """The first wall-clock match of ``expr`` strictly after the naive ``naive``, and whether the expression
+    is fixed-time (the preview names a fire moved out of a DST gap by its wall time)."""
+    cron = _parse_cron(expr)
+    return next(cron.iterate(naive)), cron.fixed_time
+
+
 # ---------------------------------------------------------------------------------------- wall-clock time
 
 
