@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from clawsched.sched import jobs
 from clawsched.sched.rules import delivery
+from clawsched.sched.states import MissedReason
 from clawsched.sched.store import claims
 from clawsched.sched.store.models import Job, Run
 
@@ -135,3 +136,23 @@ def test_missed_records_reach_the_failure_alert_only_when_it_includes_them(store
     assert all((r.finalized_at is None) == include for r in missed)
     assert delivery.alert_may_follow(stored, missed[0]) is include
     assert delivery.failure_streak(["missed"] * 12 + ["ok"], False, include) == (12 if include else 0)
+
+
+def test_each_misfire_field_is_in_the_schema_the_docs_and_the_metrics():
+    from pathlib import Path
+
+    from clawsched.sched.metrics import BeatMetrics
+    from clawsched.sched.specs.schema import job_json_schema
+
+    fields = ("catchup", "catchup_window_s", "starting_deadline_s", "schedule_to_start_s")
+    whole = job_json_schema()
+    schema = whole["properties"]
+    assert all(f in schema and schema[f].get("description") for f in fields)
+    assert schema["catchup"]["default"] == "latest" and whole["$defs"]["Catchup"]["enum"] == ["latest", "all", "none"]
+    docs = (Path(__file__).resolve().parents[1] / "docs" / "scheduling.md").read_text()
+    assert all(f"`{f}`" in docs for f in (*fields, "includeMissed", "jobs next", "clawsched_beat_fires_missed_total"))
+    assert all(f"`{reason.value}`" in docs for reason in MissedReason)
+    from prometheus_client import CollectorRegistry
+
+    counter = BeatMetrics(CollectorRegistry()).fires_missed
+    assert counter._labelnames == ("reason",)

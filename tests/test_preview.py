@@ -114,8 +114,10 @@ def test_the_api_serves_the_preview(settings, store, redis):
         dry = client.post("/v1/jobs", params={"dry_run": "true"}, json=job_spec("30 2 * * *"))
         missing = client.get("/v1/jobs/nope/next")
         bad = client.get(f"/v1/jobs/{job.id}/next", params={"from": "soon"})
+        documented = client.get("/openapi.json").json()["paths"]
     assert got.status_code == 200, got.text
     body = got.json()
     assert body["from"] == "2026-10-31T04:00:00Z" and [f["mark"] for f in body["fires"]] == [None, "fold", None]
     assert dry.status_code == 201 and len(dry.json()["preview"]["fires"]) == 5
     assert missing.status_code == 404 and bad.status_code == 422 and bad.json()["error"]["field"] == "from"
+    assert "/v1/jobs/{job_id}/next" in documented
