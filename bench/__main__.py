@@ -21,7 +21,7 @@ from typing import Any
 
 from .harness import DEFAULT_PG_URL, DEFAULT_REDIS_URL, REPO, Env, Figure, postgres_available, redis_server
 
-BENCHES = ("dispatch", "throughput", "chain", "burst", "beat", "cli", "api", "embedded")
+BENCHES = ("dispatch", "throughput", "chain", "burst", "beat", "cli", "api", "import", "embedded")
 
 
 @dataclass(frozen=True)
@@ -40,11 +40,13 @@ class Sizes:
     cli_repeats: int = 7
     up_repeats: int = 3
     api_requests: int = 300  # sequential rounds of /health, cron.add, cron.run and a `jobs run`
+    import_runs: int = 100_000  # runs in the peer's scheduler.db that `import openclaw-scheduler` brings over
 
 
 SMOKE = Sizes(job_counts=(10, 200), fires=10, manual=10, spacing_s=0.1, throughput=20, throughput_rounds=1,
               chain_hops=5, burst=100,
-              beat_jobs=(20, 200), beat_window_s=1.0, cli_jobs=50, cli_repeats=2, up_repeats=1, api_requests=10)
+              beat_jobs=(20, 200), beat_window_s=1.0, cli_jobs=50, cli_repeats=2, up_repeats=1, api_requests=10,
+              import_runs=2_000)
 
 
 def machine() -> dict[str, Any]:
@@ -80,6 +82,7 @@ def run_db(db: str, sizes: Sizes, only: set[str], redis_url: str, pg_url: str, r
             ("cli", lambda: __import__("bench.cli_wall", fromlist=["run"]).run(env, sizes.cli_jobs, sizes.cli_repeats)),
             ("api", lambda: __import__("bench.api_latency", fromlist=["run"]).run(
                 env, sizes.api_requests, sizes.spacing_s)),
+            ("import", lambda: __import__("bench.importing", fromlist=["run"]).run(env, sizes.import_runs)),
         ]
         for name, step in steps:
             if name in only:

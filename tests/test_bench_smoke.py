@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-BENCHES = {"dispatch", "throughput", "chain", "burst", "beat", "cli", "api", "embedded"}
+BENCHES = {"dispatch", "throughput", "chain", "burst", "beat", "cli", "api", "import", "embedded"}
 
 
 @pytest.mark.timeout(180)
