@@ -42,6 +42,17 @@ class RunOverlap(Conflict):
     """A run may not start: another run of its job is running and the job's overlap_policy is skip or queue."""
 
 
+class PoolBusy(Conflict):
+    """A run may not start: its resource pool's slots are taken, or older runs wait for them."""
+
+    def __init__(self, pool: str, *, slots: int, busy: int, holders: list[str], ahead: int) -> None:
+        held = f"{busy} of {slots} slot{'s' if slots != 1 else ''} taken" + (
+            f" (run {', '.join(holders)})" if holders else "")
+        queue = f"; {ahead} older run{'s' if ahead != 1 else ''} waiting" if ahead else ""
+        super().__init__(f"resource_pool {pool!r} busy: {held}{queue}")
+        self.pool, self.slots, self.busy, self.holders, self.ahead = pool, slots, busy, holders, ahead
+
+
 class GatewayError(ClawschedError):
     """The OpenClaw gateway refused or failed a call."""
 

@@ -37,7 +37,6 @@ class Settings:
     shell: str = field(default_factory=_default_shell)
     artifacts_dir: Path | None = None
     heartbeat_interval_s: float = 2.0
-    lease_ttl_s: float = 30.0
     stale_after_s: float = 90.0
     beat_max_interval_s: float = 5.0
     beat_batch_size: int = 500
@@ -117,7 +116,6 @@ class Settings:
             shell=env.get("CLAWSCHED_SHELL") or _default_shell(),
             artifacts_dir=Path(env["CLAWSCHED_ARTIFACTS_DIR"]) if env.get("CLAWSCHED_ARTIFACTS_DIR") else None,
             heartbeat_interval_s=_number(env, "CLAWSCHED_HEARTBEAT_S", 2.0),
-            lease_ttl_s=_number(env, "CLAWSCHED_LEASE_TTL_S", 30.0),
             stale_after_s=_number(env, "CLAWSCHED_STALE_AFTER_S", 90.0),
             beat_max_interval_s=_number(env, "CLAWSCHED_BEAT_MAX_INTERVAL_S", 5.0),
             **_beat_claims(env),

@@ -122,7 +122,6 @@ def settings(request: pytest.FixtureRequest, tmp_path: Path, database_url: str) 
         redis_url=redis_url,
         namespace=f"t{uuid.uuid4().hex[:10]}",
         heartbeat_interval_s=0.25,
-        lease_ttl_s=3.0,
         stale_after_s=3.0,
         beat_max_interval_s=1.0,
         requeue_after_s=2.0,

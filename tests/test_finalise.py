@@ -112,7 +112,7 @@ def test_on_postgresql_a_run_no_gate_needs_to_see_is_loaded_and_started_in_one_s
     assert load_run(runtime, free_run) is None  # a duplicate message finds nothing queued
     loaded = load_run(runtime, gated_run)
     assert loaded is not None and not loaded.started
-    assert runs.get(store, gated_run).status == "queued"  # the pool's lease is taken first
+    assert runs.get(store, gated_run).status == "queued"  # its pool slot is taken by a start of its own
 
 
 @pytest.mark.parametrize("free_for", ["someone else", "refused"])
@@ -121,7 +121,7 @@ def test_a_gate_checks_exactly_the_runs_its_free_condition_does_not_cover(store,
     same condition decides the one-statement start on PostgreSQL."""
     blocked_names: list[str] = []
 
-    def refuse(rt, job_row, run_row, leases, now):
+    def refuse(rt, job_row, run_row, now):
         blocked_names.append(job_row.name)
         return gates.Blocked("closed for the test")
 

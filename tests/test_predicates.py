@@ -98,7 +98,7 @@ def test_the_gates_free_exactly_the_runs_they_are_meant_to(store):
     pairs = sample_rows(store)
     free = {r.id for r in (r for j, r in pairs if holds(FREE, j, r))}
     expected = {r.id for j, r in pairs
-                if (j.enabled or r.trigger not in ("chain", "retry")) and not j.resource_pool
+                if (j.enabled or r.trigger not in ("chain", "retry"))
                 and j.session_target == "shell" and j.starting_deadline_s is None and j.schedule_to_start_s is None}
     assert free == expected == matching_in_sql(store, FREE)
     ready = {r.id for j, r in pairs if j.delivery_guarantee == "at-most-once" or r.idempotency_key is not None}
@@ -128,7 +128,7 @@ def compared_fields(condition: Condition) -> list[Field]:
 def test_the_conditions_in_use_compare_only_columns_that_cannot_be_null():
     """SQL's NULL is neither equal nor unequal, Python's None is unequal: under a ``Not`` the two readings of
     ``Equals``/``NotIn`` on a NULL column would part. ``holds`` says it compares no NULL columns; this keeps it so."""
-    in_use = {**{g.name: g.free for g in gates.GATES}, "KEY_READY": starting.KEY_READY}
+    in_use = {**{g.name: g.free for g in gates.GATES}, "KEY_READY": starting.KEY_READY, "NO_POOL": starting.NO_POOL}
     compared = {(name, f.row, f.name) for name, c in in_use.items() for f in compared_fields(c)}
     assert {(row, field) for _, row, field in compared} == {
         ("job", "enabled"), ("run", "trigger"), ("job", "session_target"), ("job", "delivery_guarantee")}
@@ -138,7 +138,7 @@ def test_the_conditions_in_use_compare_only_columns_that_cannot_be_null():
 
 def test_all_free_is_every_gates_condition():
     assert FREE == AllOf(tuple(g.free for g in gates.GATES))
-    assert [g.name for g in gates.GATES] == ["disabled", "deadline", "resource_pool", "gateway"]
+    assert [g.name for g in gates.GATES] == ["disabled", "deadline", "gateway"]
     assert gates.all_free(()) == AllOf(())
 
 

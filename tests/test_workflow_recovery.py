@@ -86,7 +86,6 @@ def test_a_resource_pool_never_runs_two_jobs_at_once_across_worker_processes(app
         assert start >= end, f"pool overlap: a run started at {start} before another ended at {end}"
     assert len({w for _, _, w, _ in spans}) == 2, "both worker processes took pool runs"
     assert len({p for *_, p in spans}) >= 2
-    assert redis.get(settings.key("lease", "pool", "db")) is None  # released at the end of each run
     waited = [r for r in done if r.not_before and r.dispatched_at and r.not_before > r.created_at]
     assert waited, "some runs had to wait for the pool (deferred, not skipped)"
     assert not any(r.status == "skipped" for r in done)
@@ -95,12 +94,9 @@ def test_a_resource_pool_never_runs_two_jobs_at_once_across_worker_processes(app
 def test_sigkill_crash_replays_at_least_once_only_and_frees_the_pool(app, store, redis, beat, settings, tmp_path):
     marks = {n: tmp_path / n for n in ("a.pid", "a.done", "b.pid")}
     once, most, waiter = _crash_jobs(store, marks)
-    pool_key = settings.key("lease", "pool", "p")
     try:
         first_a, first_b, blocked, killed_at = _sigkill_mid_run(app, store, redis, settings, tmp_path, marks,
                                                                 (once, most, waiter))
-        wait_for(lambda: redis.get(pool_key) is None, timeout=settings.lease_ttl_s + 2, what="the pool lease to expire")
-        freed_after = time.monotonic() - killed_at
         assert runs.get(store, blocked).status in ("pending", "queued")  # still waiting, not lost
         with workers(app, settings, tmp_path, "survivor"):
             crashed_a = wait_for(lambda: (r := runs.get(store, first_a)).status == "crashed" and r, timeout=20)
@@ -108,7 +104,9 @@ def test_sigkill_crash_replays_at_least_once_only_and_frees_the_pool(app, store,
             crashed_b = wait_for(lambda: (r := runs.get(store, first_b)).status == "crashed" and r.finalized_at and r,
                                  timeout=20)
             replay = wait_for(lambda: (r := _replay_of(store, first_a)) and r.status == "ok" and r, timeout=20)
+            # the killed run holds its pool slot until it is closed crashed; then the waiter gets the pool
             wait_for(lambda: runs.get(store, blocked).status == "ok", timeout=20, what="the pool to be usable again")
+            freed_after = time.monotonic() - killed_at
     finally:
         for pidfile in (marks["a.pid"], marks["b.pid"]):
             kill_pidfile(pidfile)
@@ -119,7 +117,7 @@ def test_sigkill_crash_replays_at_least_once_only_and_frees_the_pool(app, store,
     assert [r.id for r in runs.for_job(store, most.id)] == [crashed_b.id]  # at-most-once: no replay
     assert jobs.get(store, most.id).consecutive_errors == 1
     assert detected_after < settings.stale_after_s + 8
-    print(f"\npool lease freed {freed_after:.2f}s after SIGKILL; crash detected after {detected_after:.2f}s")
+    print(f"\ncrash detected {detected_after:.2f}s after SIGKILL; the pool's waiter ran after {freed_after:.2f}s")
 
 
 def _crash_jobs(store: Any, marks: dict[str, Path]) -> tuple[Any, Any, Any]:
@@ -144,7 +142,6 @@ def _sigkill_mid_run(app: Any, store: Any, redis: Any, settings: Any, tmp_path: 
         notify(redis, settings, "test")
         wait_for(lambda: all(runs.get(store, i).status == "running" for i in (first_a, first_b))
                  and marks["a.pid"].exists() and marks["b.pid"].exists(), timeout=20)
-        assert redis.get(settings.key("lease", "pool", "p")) is not None
         blocked = jobs.run_now(store, waiter.id)
         notify(redis, settings, "test")
         wait_for(lambda: (r := runs.get(store, blocked)).status == "pending" and r.skip_reason, timeout=10,

@@ -4,7 +4,7 @@ and hands the finished run to the post-run pipeline.
 Workers never decide schedules. Everything they write is a guarded UPDATE on the run row (``store``),
 so a duplicate message, a cancel from another host or a reaper that declared the run crashed all win
 or lose cleanly. While the run goes on, the process's heartbeat thread refreshes its liveness in SQL
-and renews its leases in Redis; when the heartbeat finds the row no longer ``running`` (cancelled),
+; when the heartbeat finds the row no longer ``running`` (cancelled),
 it tells the executor to stop. Each decision reads the clock once and passes the instant down.
 
 A database blip is retried by the store verbs themselves (``store.retrying``). If the store stays down
@@ -22,13 +22,12 @@ from typing import Any, NamedTuple
 
 from celery.exceptions import Reject
 
-from clawsched.sched.coordination.leases import Lease
-from clawsched.sched.errors import RunOverlap
+from clawsched.sched.errors import PoolBusy, RunOverlap
 from clawsched.sched.outcomes import Outcome
 from clawsched.sched.rules.predicates import holds
 from clawsched.sched.runtime import Runtime
 from clawsched.sched.states import RunStatus
-from clawsched.sched.store import finishing, starting
+from clawsched.sched.store import finishing, pools, starting
 from clawsched.sched.store.finishing import Finalize, Finished
 from clawsched.sched.store.models import Job, Run
 from clawsched.sched.store.retrying import StoreUnavailable
@@ -86,27 +85,23 @@ def _execute(rt: Runtime, run_id: str, worker: Worker, *,
     if loaded is None:
         return None, None
     job, run = loaded.job, loaded.run
-    leases: list[Lease] = []
-    try:
-        started_at = now
-        if not loaded.started:
-            try:
-                status, started_at = _start(rt, job, run, leases, worker, now)
-            except StoreUnavailable as exc:
-                raise _back_to_queue(run_id, exc) from exc
-            if status != RunStatus.RUNNING:
-                metrics.run_ended(job, run, status, started_at=None, hostname=worker_id or rt.hostname,
-                                  queue=_queue_name(rt, worker))
-                return status, None
-        run.started_at = started_at
-        log.info("run %s of job %s (%s) started", run_id, job.id, job.name)
-        status, done = _run(rt, job, run, leases, finalize_inline)
-        log.info("run %s of job %s finished: %s", run_id, job.id, status)
-        metrics.run_ended(job, done.run if done else run, status, started_at=started_at,
-                          hostname=worker_id or rt.hostname, queue=_queue_name(rt, worker))
-        return status, done
-    finally:
-        _release(leases)
+    started_at = now
+    if not loaded.started:
+        try:
+            status, started_at = _start(rt, job, run, worker, now)
+        except StoreUnavailable as exc:
+            raise _back_to_queue(run_id, exc) from exc
+        if status != RunStatus.RUNNING:
+            metrics.run_ended(job, run, status, started_at=None, hostname=worker_id or rt.hostname,
+                              queue=_queue_name(rt, worker))
+            return status, None
+    run.started_at = started_at
+    log.info("run %s of job %s (%s) started", run_id, job.id, job.name)
+    status, done = _run(rt, job, run, finalize_inline)
+    log.info("run %s of job %s finished: %s", run_id, job.id, status)
+    metrics.run_ended(job, done.run if done else run, status, started_at=started_at,
+                      hostname=worker_id or rt.hostname, queue=_queue_name(rt, worker))
+    return status, done
 
 
 def _back_to_queue(run_id: str, exc: StoreUnavailable) -> Reject:
@@ -117,33 +112,40 @@ def _back_to_queue(run_id: str, exc: StoreUnavailable) -> Reject:
     return Reject(str(exc), requeue=True)
 
 
-def _start(rt: Runtime, job: Job, run: Run, leases: list[Lease], worker: starting.Worker,
+def _start(rt: Runtime, job: Job, run: Run, worker: starting.Worker,
            now: datetime) -> tuple[RunStatus | None, datetime]:
-    """The long way to ``running``: gates, the idempotency key, the guarded start. What the run became
-    (``running`` when this worker started it; None when someone else has it), and when.
+    """The long way to ``running``: gates, the idempotency key, the guarded start (taking a slot of the
+    job's pool, if it has one). What the run became (``running`` when this worker started it; None when
+    someone else has it), and when.
 
-    The gates are a decision of their own (a lease, the gateway's readiness take time), so the start
-    reads the clock again: ``started_at`` is when the run really started, after its pool lease was taken.
+    The gates are a decision of their own (the gateway's readiness takes time), so the start reads the
+    clock again: ``started_at`` is when the run really started.
     """
-    blocked = check_gates(rt, job, run, leases, now)
+    blocked = check_gates(rt, job, run, now)
     if blocked is not None:
         return _hold(rt, job, run, blocked, now), now
     starting.ensure_idempotency_key(rt.store, job, run)
     started_at = utcnow()
     try:
-        started = starting.start(rt.store, run.id, worker=worker, now=started_at)
+        if job.resource_pool:
+            started = pools.start(rt.store, run.id, pool=job.resource_pool, created_at=run.created_at,
+                                  worker=worker, now=started_at)
+        else:
+            started = starting.start(rt.store, run.id, worker=worker, now=started_at)
         return (RunStatus.RUNNING if started else None), started_at
+    except PoolBusy as busy:
+        return _hold(rt, job, run, gates.wait_bounded(rt, job, run, str(busy)), started_at), started_at
     except RunOverlap:
         holder = starting.running_exclusive(rt.store, job.id) or "?"
         reason = f"overlap: job is still running (run {holder}); overlap_policy={job.overlap_policy}"
         return _hold(rt, job, run, gates.blocked_by_overlap(rt, job, run, reason), started_at), started_at
 
 
-def check_gates(rt: Runtime, job: Job, run: Run, leases: list[Lease], now: datetime) -> gates.Blocked | None:
+def check_gates(rt: Runtime, job: Job, run: Run, now: datetime) -> gates.Blocked | None:
     for gate in gates.GATES:
         if holds(gate.free, job, run):
             continue
-        blocked = gate.check(rt, job, run, leases, now)
+        blocked = gate.check(rt, job, run, now)
         if blocked is not None:
             return blocked
     return None
@@ -166,8 +168,7 @@ def _hold(rt: Runtime, job: Job, run: Run, blocked: gates.Blocked, now: datetime
     return status
 
 
-def _run(rt: Runtime, job: Job, run: Run, leases: list[Lease],
-         finalize_inline: bool) -> tuple[RunStatus, Finished | None]:
+def _run(rt: Runtime, job: Job, run: Run, finalize_inline: bool) -> tuple[RunStatus, Finished | None]:
     """Execute, then record the outcome, with the heartbeat watching the run until it is recorded.
 
     The outcome write retries transient store failures (``retrying.OUTCOME``) while the heartbeat keeps
@@ -177,7 +178,7 @@ def _run(rt: Runtime, job: Job, run: Run, leases: list[Lease],
     """
     cancelled = threading.Event()
     beats = heartbeats.service(rt)
-    beats.watch(run.id, leases, cancelled)
+    beats.watch(run.id, cancelled)
     kept = False
     try:
         outcome = _execute_watched(rt, job, run, cancelled)
@@ -221,13 +222,6 @@ def _execute_watched(rt: Runtime, job: Job, run: Run, cancelled: threading.Event
         if cancel_channel is not None:
             cancel_channel.forget(run.id)
 
-
-def _release(leases: list[Lease]) -> None:
-    for lease in leases:
-        try:
-            lease.release()
-        except Exception:
-            log.exception("could not release lease %s; it will expire", lease.key)
 
 
 def _queue_name(rt: Runtime, worker: Worker) -> str:

@@ -5,6 +5,10 @@ do, and ``check`` is not called. The same condition, as SQL, lets PostgreSQL loa
 no gate needs to look at in one statement. ``check`` returns None to let the run go on, or a
 ``Blocked`` saying whether it waits (back to ``pending``) or is skipped.
 
+A resource pool is not a gate: its slot is taken by the start itself (``store.pools``), so the check and
+the taking cannot be separated by another worker's start. A busy pool makes the run wait, bounded like
+overlap ``queue`` (``wait_bounded``), whatever triggered it: a chain step or a retry is never dropped.
+
 **Gateway-down rule.** An agent run asks the gateway's ``/readyz`` (cached for 2 s). When it is not
 ready, nothing is sent: an ``isolated`` or ``session:<id>`` run waits (``waiting: gateway
 unavailable``), at most ``max_queued_dispatches`` runs of a job at once and for at most
@@ -22,9 +26,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from clawsched.sched.coordination.leases import Lease
 from clawsched.sched.rules import misfire
-from clawsched.sched.rules.predicates import AllOf, AnyOf, Blank, Condition, IsNull, IsTrue, NotIn, job, run
+from clawsched.sched.rules.predicates import AllOf, AnyOf, Condition, IsNull, IsTrue, NotIn, job, run
 from clawsched.sched.runtime import Runtime
 from clawsched.sched.states import OverlapPolicy, SessionTarget, Trigger
 from clawsched.sched.store import starting
@@ -48,7 +51,7 @@ class Blocked:
     missed: bool = False  # recorded ``missed`` rather than ``skipped``: it is too late to start at all
 
 
-Check = Callable[[Runtime, Job, Run, list[Lease], datetime], Blocked | None]
+Check = Callable[[Runtime, Job, Run, datetime], Blocked | None]
 
 
 @dataclass(frozen=True)
@@ -73,31 +76,18 @@ def blocked_by_overlap(rt: Runtime, job_row: Job, run_row: Run, reason: str) -> 
     return wait_bounded(rt, job_row, run_row, reason)
 
 
-def _disabled(rt: Runtime, job_row: Job, run_row: Run, leases: list[Lease], now: datetime) -> Blocked | None:
+def _disabled(rt: Runtime, job_row: Job, run_row: Run, now: datetime) -> Blocked | None:
     """A retry or chain run of a job disabled since it was created does not start (manual runs do)."""
     return Blocked(f"job {job_row.id} is disabled")
 
 
-def _deadline(rt: Runtime, job_row: Job, run_row: Run, leases: list[Lease], now: datetime) -> Blocked | None:
+def _deadline(rt: Runtime, job_row: Job, run_row: Run, now: datetime) -> Blocked | None:
     """Too late to start: past ``starting_deadline_s`` of its slot or ``schedule_to_start_s`` of its queueing."""
     late = misfire.start_too_late(job_row, run_row, now)
     return None if late is None else Blocked(late.text, missed=True)
 
 
-def _pool(rt: Runtime, job_row: Job, run_row: Run, leases: list[Lease], now: datetime) -> Blocked | None:
-    """One run at a time per pool, across every worker: a Redis lease renewed by the heartbeat."""
-    lease = Lease(rt.redis, rt.settings.key("lease", "pool", job_row.resource_pool or ""), run_row.id,
-                  rt.settings.lease_ttl_s)
-    if lease.acquire():
-        leases.append(lease)
-        return None
-    holder = lease.holder() or "?"
-    if holder == run_row.id:
-        return Blocked("duplicate message", duplicate=True)
-    return blocked_by_overlap(rt, job_row, run_row, f"resource_pool {job_row.resource_pool!r} busy (run {holder})")
-
-
-def _gateway(rt: Runtime, job_row: Job, run_row: Run, leases: list[Lease], now: datetime) -> Blocked | None:
+def _gateway(rt: Runtime, job_row: Job, run_row: Run, now: datetime) -> Blocked | None:
     """The gateway-down rule (module docstring)."""
     if client_for(rt.settings).ready():
         return None
@@ -114,7 +104,6 @@ GATES: tuple[Gate, ...] = (
     Gate("disabled", AnyOf((IsTrue(job("enabled")), NotIn(run("trigger"), (Trigger.CHAIN.value, Trigger.RETRY.value)))),
          _disabled),
     Gate("deadline", AllOf((IsNull(job("starting_deadline_s")), IsNull(job("schedule_to_start_s")))), _deadline),
-    Gate("resource_pool", Blank(job("resource_pool")), _pool),
     Gate("gateway", NotIn(job("session_target"), AGENT_TARGETS), _gateway),
 )
 

@@ -1,9 +1,10 @@
 """Liveness of running runs: one heartbeat thread per worker process, for every run it is running.
 
-Each beat refreshes ``last_heartbeat`` of all this process's running runs in one guarded UPDATE and
-renews their leases. A run the UPDATE no longer finds ``running`` was cancelled or reaped elsewhere:
-its cancel event is set and its executor stops. One thread per process instead of one per run keeps
-the per-run cost of a short job (a thread start and join) off the hot path.
+Each beat refreshes ``last_heartbeat`` of all this process's running runs in one guarded UPDATE (which
+also keeps their resource-pool slots: a slot is a running run, ``store.pools``). A run the UPDATE no
+longer finds ``running`` was cancelled or reaped elsewhere: its cancel event is set and its executor
+stops. One thread per process instead of one per run keeps the per-run cost of a short job (a thread
+start and join) off the hot path.
 
 A beat the store fails transiently is tried again for ``retrying.BRIEF``, then missed (the next one
 tries again). A run stays watched until its outcome is written, retries included (``recording``), so a
@@ -18,7 +19,6 @@ import os
 import threading
 from dataclasses import dataclass
 
-from clawsched.sched.coordination.leases import Lease
 from clawsched.sched.runtime import Runtime
 from clawsched.sched.store import liveness, retrying
 from clawsched.sched.store.retrying import StoreUnavailable
@@ -29,7 +29,6 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Watched:
-    leases: list[Lease]
     cancelled: threading.Event
     recording: bool = False  # its outcome is being written: a beat that no longer finds it running is late
 
@@ -43,9 +42,9 @@ class HeartbeatService:
         self.thread = threading.Thread(target=self._loop, name="heartbeats", daemon=True)
         self.thread.start()
 
-    def watch(self, run_id: str, leases: list[Lease], cancelled: threading.Event) -> None:
+    def watch(self, run_id: str, cancelled: threading.Event) -> None:
         with self.lock:
-            self.runs[run_id] = Watched(leases, cancelled)
+            self.runs[run_id] = Watched(cancelled)
 
     def recording(self, run_id: str) -> None:
         """The run's executor is done and its outcome is being written (and retried): keep it alive until
@@ -83,9 +82,6 @@ class HeartbeatService:
             if run_id not in alive:
                 log.info("run %s is no longer running (cancelled or reaped); stopping it", run_id)
                 watched.cancelled.set()
-                continue
-            for lease in watched.leases:
-                lease.renew()
 
 
 _services: dict[int, HeartbeatService] = {}

@@ -64,7 +64,7 @@ class Writer:
         with self.lock:
             self.kept[item.run.id] = item
         beats = heartbeats.service(self.rt)
-        beats.watch(item.run.id, [], threading.Event())  # its leases were released with the executor
+        beats.watch(item.run.id, threading.Event())
         beats.recording(item.run.id)
         log.error("run %s of job %s: its outcome (%s) is not recorded; the run stays running and the write is "
                   "retried every %.0f s until the database takes it", item.run.id, item.job.id,

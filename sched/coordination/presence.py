@@ -8,7 +8,7 @@ alone (the key's remaining TTL says how long ago it was refreshed), so hosts wit
 process whose last refresh is more than ``LIVE_INTERVALS`` intervals old is not alive, even while its key
 lingers.
 
-This is transport state, like leases: losing every key loses nothing but the answer to "who is up" until
+This is transport state: losing every key loses nothing but the answer to "who is up" until
 the next refresh.
 """
 

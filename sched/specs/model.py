@@ -96,7 +96,11 @@ class JobSpec(GovernanceFields):
     output_summary_limit_bytes: Annotated[Int, Field(ge=64)] = 5000
     output_offload_threshold_bytes: Annotated[Int, Field(ge=128)] = 65536
     max_retries: Annotated[Int, Field(ge=0)] = 0
-    resource_pool: S128 = None
+    resource_pool: S128 = Field(default=None, description="A pool shared with other jobs; also "
+                                "{\"name\": \"gpu\", \"slots\": 2}")
+    pool_slots: Annotated[Int | None, Field(ge=1, le=10_000)] = Field(
+        default=None, description="How many runs of the pool's jobs may run at once (default 1; the "
+        "smallest value any job of the pool gives wins)")
     queue: Annotated[Annotated[str, Field(max_length=64, pattern=QUEUE_PATTERN)] | None,
                      BeforeValidator(optional_text)] = Field(
         default=None, description="the Celery queue of the job's runs instead of its target's (shell or agent); "

@@ -164,9 +164,25 @@ def _condition(flat: dict[str, Any], probs: Problems) -> None:
                   f"JavaScript ({why}); fix the pattern")
 
 
+def _split_pool(flat: dict[str, Any], probs: Problems) -> None:
+    """``{"name": "gpu", "slots": 2}`` is one pool to the user and two columns to the store."""
+    pool = flat.get("resource_pool")
+    if not isinstance(pool, Mapping):
+        return
+    unknown(probs, "resource_pool.", [k for k in pool if k not in ("name", "slots")], ["name", "slots"])
+    if "name" not in pool:
+        probs.add("resource_pool.name", "is required: give the pool's name, e.g. {\"name\": \"gpu\", \"slots\": 2}")
+    if "slots" in pool and "pool_slots" in flat and flat["pool_slots"] != pool["slots"]:
+        probs.add("pool_slots", f"conflicts with resource_pool.slots {pool['slots']!r}; give one of them")
+    flat["resource_pool"] = pool.get("name")
+    if "slots" in pool:
+        flat["pool_slots"] = pool["slots"]
+
+
 def normalise(flat: dict[str, Any], probs: Problems) -> dict[str, Any]:
     """The canonical flat form, without the fields that already failed (so they are reported once)."""
     _split_session_target(flat, probs)
+    _split_pool(flat, probs)
     _condition(flat, probs)
     _normalise_schedule(flat, probs)
     for field in _DATETIME_FIELDS:

@@ -221,6 +221,16 @@ class Transaction:
         prepared = self._direct.prepare(statement)
         return prepared.row(_fetch(self._conn, prepared, values))
 
+    def column(self, statement: Any, values: Mapping[str, Any]) -> list[Any]:
+        """The first column of every row the statement returns."""
+        prepared = self._direct.prepare(statement)
+        cursor = self._conn.cursor()
+        try:
+            cursor.execute(prepared.sql, prepared.parameters(values))
+            return [row[0] for row in cursor.fetchall()]
+        finally:
+            cursor.close()
+
 
 # Each statement gets its own cursor, closed before returning: an open cursor on SQLite keeps its
 # read snapshot (and so blocks its connection's next write), and on any driver keeps server state.

@@ -112,7 +112,7 @@ class Job(Base):
     output_offload_threshold_bytes: Mapped[int]
     max_retries: Mapped[int]
     resource_pool: Mapped[str | None]
-    payload_scope: Mapped[str]
+    pool_slots: Mapped[int | None]
     job_class: Mapped[str]
     governance: Mapped[dict[str, Any] | None]
     queue: Mapped[str | None]

@@ -76,6 +76,7 @@ JOBS = Table(
     Column("max_retries", Integer, default=0, nullable=False),
     Column("resource_pool", String(128)),
     Column("queue", String(64)),  # the job's own run queue (rules/routing; migration 0011)
+    Column("pool_slots", Integer),
     Column("auth_profile", String(256)),
     Column("delivery_guarantee", String(16), default="at-most-once", nullable=False),
     # misfires (docs/scheduling.md; migration 0012)

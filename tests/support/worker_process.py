@@ -21,7 +21,6 @@ def worker_env(settings: Any, **overrides: str) -> dict[str, str]:
            "CLAWSCHED_DATABASE_URL": settings.database_url, "CLAWSCHED_REDIS_URL": settings.redis_url,
            "CLAWSCHED_NAMESPACE": settings.namespace, "CLAWSCHED_HOME": str(settings.home),
            "CLAWSCHED_HEARTBEAT_S": str(settings.heartbeat_interval_s),
-           "CLAWSCHED_LEASE_TTL_S": str(settings.lease_ttl_s),
            "CLAWSCHED_STALE_AFTER_S": str(settings.stale_after_s),
            "CLAWSCHED_REQUEUE_AFTER_S": str(settings.requeue_after_s), "CLAWSCHED_LOG_LEVEL": "WARNING"}
     env.update(overrides)
