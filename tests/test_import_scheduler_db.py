@@ -191,3 +191,61 @@ def test_the_import_is_an_api_route_behind_the_token(settings, redis, store, tmp
                               headers={"Authorization": f"Bearer {TOKEN}"})
         assert missing.status_code == 422 and missing.json()["error"]["field"] == "path"
     assert jobs.get(store, ids["root"]).name == "Backup"
+
+
+# openclaw-scheduler's schema v9 (its 1.0.0): no schedule_kind, no shell columns on runs, no dispatch queue,
+# no team fields; a shell command was stored on an isolated target
+V9_TABLES = {
+    "jobs": "id TEXT PRIMARY KEY, name TEXT NOT NULL, enabled INTEGER NOT NULL DEFAULT 1, schedule_cron TEXT NOT NULL,"
+            " schedule_tz TEXT NOT NULL DEFAULT 'America/New_York', session_target TEXT NOT NULL DEFAULT 'isolated',"
+            " agent_id TEXT DEFAULT 'main', payload_kind TEXT NOT NULL, payload_message TEXT NOT NULL,"
+            " payload_model TEXT, payload_thinking TEXT, payload_timeout_seconds INTEGER DEFAULT 120,"
+            " overlap_policy TEXT NOT NULL DEFAULT 'skip', run_timeout_ms INTEGER NOT NULL DEFAULT 300000,"
+            " delivery_mode TEXT DEFAULT 'announce', delivery_channel TEXT, delivery_to TEXT,"
+            " created_at TEXT NOT NULL DEFAULT (datetime('now')), updated_at TEXT NOT NULL DEFAULT (datetime('now')),"
+            " delete_after_run INTEGER NOT NULL DEFAULT 0, parent_id TEXT, trigger_on TEXT,"
+            " trigger_delay_s INTEGER DEFAULT 0, trigger_condition TEXT, max_retries INTEGER DEFAULT 0,"
+            " queued_count INTEGER DEFAULT 0, payload_scope TEXT NOT NULL DEFAULT 'own', resource_pool TEXT,"
+            " delivery_guarantee TEXT DEFAULT 'at-most-once', job_class TEXT DEFAULT 'standard',"
+            " approval_required INTEGER DEFAULT 0, approval_timeout_s INTEGER DEFAULT 3600,"
+            " approval_auto TEXT DEFAULT 'reject', context_retrieval TEXT DEFAULT 'none',"
+            " context_retrieval_limit INTEGER DEFAULT 5, preferred_session_key TEXT, next_run_at TEXT,"
+            " last_run_at TEXT, last_status TEXT, consecutive_errors INTEGER NOT NULL DEFAULT 0",
+    "runs": "id TEXT PRIMARY KEY, job_id TEXT NOT NULL, status TEXT NOT NULL DEFAULT 'pending',"
+            " started_at TEXT NOT NULL DEFAULT (datetime('now')), finished_at TEXT, duration_ms INTEGER,"
+            " last_heartbeat TEXT NOT NULL DEFAULT (datetime('now')), session_key TEXT, session_id TEXT,"
+            " summary TEXT, error_message TEXT, dispatched_at TEXT, run_timeout_ms INTEGER NOT NULL DEFAULT 300000,"
+            " retry_count INTEGER DEFAULT 0, retry_of TEXT, context_summary TEXT, replay_of TEXT, idempotency_key TEXT",
+    "messages": "id TEXT PRIMARY KEY, from_agent TEXT NOT NULL, to_agent TEXT NOT NULL, reply_to TEXT,"
+                " kind TEXT NOT NULL DEFAULT 'text', subject TEXT, body TEXT NOT NULL, metadata TEXT,"
+                " priority INTEGER NOT NULL DEFAULT 0, channel TEXT, status TEXT NOT NULL DEFAULT 'pending',"
+                " delivered_at TEXT, read_at TEXT, expires_at TEXT, created_at TEXT NOT NULL DEFAULT (datetime('now')),"
+                " job_id TEXT, run_id TEXT, owner TEXT",
+    "schema_migrations": "version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL DEFAULT (datetime('now'))",
+}
+
+
+def test_an_older_schema_version_of_the_peer_is_imported_too(run_cli, store, tmp_path):
+    import sqlite3
+
+    path = tmp_path / "scheduler-v9.db"
+    with sqlite3.connect(path) as db:
+        for table, columns in V9_TABLES.items():
+            db.execute(f"CREATE TABLE {table} ({columns})")
+        db.executemany("INSERT INTO schema_migrations (version) VALUES (?)", [(v,) for v in range(1, 10)])
+        db.execute("INSERT INTO jobs (id, name, schedule_cron, payload_kind, payload_message) VALUES "
+                   "('job-529', 'Recovery', '*/10 * * * *', 'shellCommand', 'node recover.mjs')")
+        db.execute("INSERT INTO jobs (id, name, schedule_cron, payload_kind, payload_message, delivery_mode) VALUES "
+                   "('job-talk', 'Talk', '0 9 * * *', 'agentTurn', 'Good morning', 'none')")
+        db.executemany("INSERT INTO runs (id, job_id, status, started_at, finished_at, duration_ms, summary) VALUES "
+                       "(?, 'job-529', ?, '2026-02-22 10:00:00', '2026-02-22 10:00:02', 2000, ?)",
+                       [(f"old-{i}", "ok" if i % 3 else "error", f"pass {i}") for i in range(30)])
+        db.execute("INSERT INTO messages (id, from_agent, to_agent, body) VALUES ('m-old', 'ops', 'main', 'hi')")
+    report = imported(run_cli, path, expect=0)
+    assert {j["id"]: j["status"] for j in report["jobs"]} == {"job-529": "imported", "job-talk": "imported"}
+    recovery = jobs.get(store, "job-529")
+    assert (recovery.session_target, recovery.payload_kind, recovery.schedule_tz) == (
+        "shell", "shellCommand", "America/New_York")
+    listed = json.loads(run_cli("runs", "list", "job-529", "100", "--json").output)
+    assert len(listed) == 30 and Counter(r["status"] for r in listed) == {"ok": 20, "error": 10}
+    assert report["records"]["messages"]["added"] == 1
