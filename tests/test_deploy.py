@@ -136,11 +136,14 @@ def test_units_pass_systemd_analyze_verify(tmp_path):
 def test_the_wheel_holds_every_module(tmp_path):
     if subprocess.run([sys.executable, "-c", "import build"], capture_output=True).returncode != 0:
         pytest.skip("SKIPPED: the 'build' package is not installed (pip install build); the wheel is not checked")
-    done = subprocess.run([sys.executable, "-m", "build", "--wheel", "-o", str(tmp_path), str(ROOT)],
+    done = subprocess.run([sys.executable, "-m", "build", "-o", str(tmp_path), str(ROOT)],  # via the sdist
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     (wheel,) = tmp_path.glob("clawsched-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
+    modules = {f"clawsched/{p.relative_to(ROOT)}" for d in ("sched", "workers", "beat", "cli", "api")
+               for p in (ROOT / d).rglob("*.py")}
+    assert {n for n in names if n.endswith(".py")} == modules  # nothing stale (a build/ folder's leftovers)
     for folder in ("sched", "workers", "beat", "cli", "api"):
         for module in (ROOT / folder).rglob("*.py"):
             assert f"clawsched/{module.relative_to(ROOT)}" in names, f"{module} is not in the wheel"
