@@ -43,14 +43,15 @@ class RunOverlap(Conflict):
 
 
 class PoolBusy(Conflict):
-    """A run may not start: its resource pool's slots are taken, or older runs wait for them."""
+    """A run may not start: the slots of its resource pool or concurrency key are taken, or older runs
+    wait for them. ``group`` names which (``resource_pool 'gpu'``)."""
 
-    def __init__(self, pool: str, *, slots: int, busy: int, holders: list[str], ahead: int) -> None:
+    def __init__(self, group: str, *, slots: int, busy: int, holders: list[str], ahead: int) -> None:
         held = f"{busy} of {slots} slot{'s' if slots != 1 else ''} taken" + (
             f" (run {', '.join(holders)})" if holders else "")
         queue = f"; {ahead} older run{'s' if ahead != 1 else ''} waiting" if ahead else ""
-        super().__init__(f"resource_pool {pool!r} busy: {held}{queue}")
-        self.pool, self.slots, self.busy, self.holders, self.ahead = pool, slots, busy, holders, ahead
+        super().__init__(f"{group} busy: {held}{queue}")
+        self.group, self.slots, self.busy, self.holders, self.ahead = group, slots, busy, holders, ahead
 
 
 class GatewayError(ClawschedError):

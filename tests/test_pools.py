@@ -1,6 +1,6 @@
-"""Resource pools: a capacity (``slots``) held in SQL, waiting in order, and a busy pool makes a chain step
-or a retry wait instead of dropping it. Real Redis, SQLite and PostgreSQL; real worker processes where
-two of them racing for the pool is the point."""
+"""Resource pools and concurrency keys: a capacity held in SQL, waiting in order, and a busy pool makes a
+chain step or a retry wait instead of dropping it. Real Redis, SQLite and PostgreSQL; real worker
+processes where two of them racing for the pool is the point."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from sqlalchemy import update
 from clawsched.sched import jobs, runs
 from clawsched.sched.coordination.wake import notify
 from clawsched.sched.errors import PoolBusy, SpecError
+from clawsched.sched.rules.limits import Limit, LimitKind, limits_for
 from clawsched.sched.states import RunStatus, Trigger
 from clawsched.sched.store import pools, starting
 from clawsched.sched.store.models import RUNS
@@ -43,9 +44,12 @@ def set_run(store: Any, run_id: str, **values: Any) -> None:
         s.execute(update(RUNS).where(RUNS.c.id == run_id).values(**values))
 
 
-def take(store: Any, run_id: str, pool: str = "p", now: float = 1) -> bool:
-    return pools.start(store, run_id, pool=pool, created_at=runs.get(store, run_id).created_at, worker=W,
-                       now=at(now))
+def take(store: Any, run_id: str, pool: str | None = "p", now: float = 1) -> bool:
+    """Start the run the way a worker does: taking a slot of each group its job belongs to."""
+    run = runs.get(store, run_id)
+    groups = limits_for(jobs.get(store, run.job_id))
+    assert pool is None or Limit(LimitKind.POOL, pool) in groups
+    return pools.start(store, run_id, limits=groups, created_at=run.created_at, worker=W, now=at(now))
 
 
 @pytest.mark.parametrize("given", [{"resource_pool": {"name": "gpu", "slots": 2}},
@@ -87,7 +91,7 @@ def test_a_pool_runs_at_most_its_slots_and_the_smallest_capacity_wins(store):
 def test_a_free_slot_goes_to_the_oldest_waiter_first(store):
     job = pool_job(store, "j", overlap_policy="allow")
     waiter = queued(store, job.id, created=0)
-    set_run(store, waiter, status=RunStatus.PENDING.value, skip_reason=f"{pools.WAITING_PREFIX} 'p' busy")
+    set_run(store, waiter, status=RunStatus.PENDING.value, skip_reason="waiting: resource_pool 'p' busy")
     newcomer = queued(store, job.id, created=5)
     with pytest.raises(PoolBusy) as busy:
         take(store, newcomer)
@@ -165,3 +169,47 @@ def test_two_slots_across_two_worker_processes_run_two_at_once_while_six_wait_an
     assert len({r.worker_id for r in done}) == 2, "both worker processes took pool runs"
     # at least the runs the four idle processes took while both slots were held waited (deferred, not skipped)
     assert sum(1 for r in done if r.not_before and r.not_before > r.created_at) >= 4, "runs waited"
+
+
+def key_job(store: Any, name: str, key: str, agent: str = "a", **fields: Any) -> Any:
+    return pool_job(store, name, None, concurrency_key=key, agent_id=agent, overlap_policy="allow", **fields)
+
+
+def test_a_concurrency_key_per_agent_limits_that_agents_jobs_only(store):
+    first, second = key_job(store, "a1", "agent"), key_job(store, "a2", "agent")
+    other_agent, no_key = key_job(store, "b1", "agent", agent="b"), pool_job(store, "free", None, agent_id="a")
+    assert take(store, queued(store, first.id), pool=None)
+    with pytest.raises(PoolBusy) as busy:
+        take(store, queued(store, second.id), pool=None)
+    assert str(busy.value).startswith("concurrency_key 'agent:a' busy: 1 of 1 slot taken")
+    assert take(store, queued(store, other_agent.id), pool=None)
+    assert take(store, queued(store, no_key.id), pool=None)
+
+
+def test_a_shared_key_has_its_limit_and_a_per_job_key_limits_one_jobs_parallelism(store):
+    deploys = [key_job(store, f"deploy-{i}", "prod-deploys", concurrency_limit=2) for i in range(3)]
+    assert take(store, queued(store, deploys[0].id), pool=None) and take(store, queued(store, deploys[1].id), pool=None)
+    with pytest.raises(PoolBusy, match="concurrency_key 'prod-deploys' busy: 2 of 2 slots"):
+        take(store, queued(store, deploys[2].id), pool=None)
+    solo = key_job(store, "solo", "job", concurrency_limit=2)
+    runs_of_solo = [queued(store, solo.id, created=i) for i in range(3)]
+    assert take(store, runs_of_solo[0], pool=None) and take(store, runs_of_solo[1], pool=None)
+    with pytest.raises(PoolBusy, match=f"concurrency_key 'job:{solo.id}' busy"):
+        take(store, runs_of_solo[2], pool=None)
+
+
+def test_a_run_with_a_pool_and_a_key_needs_a_slot_of_both(store):
+    both = pool_job(store, "both", {"name": "p", "slots": 5}, concurrency_key="k", overlap_policy="allow")
+    assert limits_for(both) == (Limit(LimitKind.POOL, "p"), Limit(LimitKind.SHARED, "k"))
+    assert take(store, queued(store, both.id))
+    with pytest.raises(PoolBusy, match="concurrency_key 'k' busy"):  # the pool has room, the key does not
+        take(store, queued(store, both.id))
+
+
+def test_a_run_finding_its_key_busy_waits_and_the_finish_releases_it(store, runtime):
+    holder, waiter = key_job(store, "holder", "agent"), key_job(store, "waiter", "agent")
+    holding = queued(store, holder.id)
+    assert take(store, holding, pool=None)
+    run_id = queued(store, waiter.id)
+    assert execution.execute_and_process(runtime, run_id) == RunStatus.PENDING
+    assert runs.get(store, run_id).skip_reason.startswith("waiting: concurrency_key 'agent:a' busy")

@@ -128,7 +128,7 @@ def compared_fields(condition: Condition) -> list[Field]:
 def test_the_conditions_in_use_compare_only_columns_that_cannot_be_null():
     """SQL's NULL is neither equal nor unequal, Python's None is unequal: under a ``Not`` the two readings of
     ``Equals``/``NotIn`` on a NULL column would part. ``holds`` says it compares no NULL columns; this keeps it so."""
-    in_use = {**{g.name: g.free for g in gates.GATES}, "KEY_READY": starting.KEY_READY, "NO_POOL": starting.NO_POOL}
+    in_use = {**{g.name: g.free for g in gates.GATES}, "KEY_READY": starting.KEY_READY, "NO_LIMITS": starting.NO_LIMITS}
     compared = {(name, f.row, f.name) for name, c in in_use.items() for f in compared_fields(c)}
     assert {(row, field) for _, row, field in compared} == {
         ("job", "enabled"), ("run", "trigger"), ("job", "session_target"), ("job", "delivery_guarantee")}

@@ -315,16 +315,16 @@ def test_is_final_says_whether_anything_else_will_be_attempted(store, guarantee,
     assert followups.is_final(store, job, runs.get(store, run_id)) is final
 
 
-def test_sharing_pool_and_release_waiters_make_the_pools_waiting_runs_due(store):
+def test_sharing_slots_and_release_waiters_make_the_pools_waiting_runs_due(store):
     a, b = make_job(store, "a", resource_pool="gpu"), make_job(store, "b", resource_pool="gpu")
     alone = make_job(store, "alone")
-    assert sorted(followups.sharing_pool(store, a)) == sorted([a.id, b.id])
-    assert followups.sharing_pool(store, alone) == [alone.id]
+    assert sorted(followups.sharing_slots(store, a)) == sorted([a.id, b.id])
+    assert followups.sharing_slots(store, alone) == [alone.id]
     waiting = [make_run(store, j.id, RunStatus.PENDING, not_before=at(60), skip_reason="waiting") for j in (a, b)]
     untouched = [make_run(store, a.id, RunStatus.PENDING, not_before=at(60)),  # no reason: a retry's delay
                  make_run(store, b.id, RunStatus.PENDING, not_before=at(5), skip_reason="waiting"),  # due by now
                  make_run(store, alone.id, RunStatus.PENDING, not_before=at(60), skip_reason="waiting")]
-    assert followups.release_waiters(store, followups.sharing_pool(store, a), now=at(10)) == 2
+    assert followups.release_waiters(store, followups.sharing_slots(store, a), now=at(10)) == 2
     assert [runs.get(store, r).not_before for r in waiting + untouched] == [at(10), at(10), at(60), at(5), at(60)]
     assert followups.release_waiters(store, [], now=at(10)) == 0
 

@@ -24,6 +24,7 @@ from celery.exceptions import Reject
 
 from clawsched.sched.errors import PoolBusy, RunOverlap
 from clawsched.sched.outcomes import Outcome
+from clawsched.sched.rules.limits import limits_for
 from clawsched.sched.rules.predicates import holds
 from clawsched.sched.runtime import Runtime
 from clawsched.sched.states import RunStatus
@@ -127,9 +128,9 @@ def _start(rt: Runtime, job: Job, run: Run, worker: starting.Worker,
     starting.ensure_idempotency_key(rt.store, job, run)
     started_at = utcnow()
     try:
-        if job.resource_pool:
-            started = pools.start(rt.store, run.id, pool=job.resource_pool, created_at=run.created_at,
-                                  worker=worker, now=started_at)
+        if groups := limits_for(job):
+            started = pools.start(rt.store, run.id, limits=groups, created_at=run.created_at, worker=worker,
+                                  now=started_at)
         else:
             started = starting.start(rt.store, run.id, worker=worker, now=started_at)
         return (RunStatus.RUNNING if started else None), started_at

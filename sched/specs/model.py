@@ -101,6 +101,11 @@ class JobSpec(GovernanceFields):
     pool_slots: Annotated[Int | None, Field(ge=1, le=10_000)] = Field(
         default=None, description="How many runs of the pool's jobs may run at once (default 1; the "
         "smallest value any job of the pool gives wins)")
+    concurrency_key: S128 = Field(default=None, description="Limit runs per key to concurrency_limit at once: "
+                                  "'job' (this job), 'agent' (jobs of the same agent_id with this key), or any "
+                                  "text shared by the jobs that share the limit")
+    concurrency_limit: Annotated[Int | None, Field(ge=1, le=10_000)] = Field(
+        default=None, description="Runs per concurrency_key value at once (default 1; the smallest wins)")
     queue: Annotated[Annotated[str, Field(max_length=64, pattern=QUEUE_PATTERN)] | None,
                      BeforeValidator(optional_text)] = Field(
         default=None, description="the Celery queue of the job's runs instead of its target's (shell or agent); "

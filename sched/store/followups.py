@@ -15,11 +15,13 @@ from sqlalchemy.exc import IntegrityError
 
 from clawsched.sched import approvals
 from clawsched.sched.rules import attempts
+from clawsched.sched.rules.limits import limits_for
 from clawsched.sched.states import MAY_HAVE_RUN, TERMINAL, RunStatus
 
 from .engine import Store
 from .finishing import replays_before
-from .models import Job, Run
+from .models import JOBS, Job, Run
+from .pools import members
 
 
 def insert_run(store: Store, values: dict[str, Any]) -> bool:
@@ -73,12 +75,16 @@ def is_final(store: Store, job: Job, run: Run) -> bool:
     return not attempts.will_replay(job, run, earlier_replays(store, run))
 
 
-def sharing_pool(store: Store, job: Job) -> list[str]:
-    """The job and, when it has a resource pool, every job of that pool."""
-    if not job.resource_pool:
+def sharing_slots(store: Store, job: Job) -> list[str]:
+    """The job and every job that shares a resource pool or a concurrency key with it."""
+    groups = limits_for(job)
+    if not groups:
         return [job.id]
     with store.read() as s:
-        return list(s.scalars(select(Job.id).where(Job.resource_pool == job.resource_pool)))
+        found = {job.id}
+        for group in groups:
+            found.update(s.scalars(select(JOBS.c.id).where(members(group.kind)), {"b_key": group.key}))
+        return sorted(found)
 
 
 def release_waiters(store: Store, job_ids: Iterable[str], *, now: datetime) -> int:

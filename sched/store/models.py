@@ -113,6 +113,8 @@ class Job(Base):
     max_retries: Mapped[int]
     resource_pool: Mapped[str | None]
     pool_slots: Mapped[int | None]
+    concurrency_key: Mapped[str | None]
+    concurrency_limit: Mapped[int | None]
     job_class: Mapped[str]
     governance: Mapped[dict[str, Any] | None]
     queue: Mapped[str | None]

@@ -29,8 +29,9 @@ from .tables import JOBS, RUNS, UTCDateTime, run_has_status
 KEY_READY: Condition = Not(AllOf((Equals(job("delivery_guarantee"), DeliveryGuarantee.AT_LEAST_ONCE.value),
                                   IsNull(run("idempotency_key")))))
 """An at-least-once run gets its idempotency key before it starts (``ensure_idempotency_key``)."""
-NO_POOL: Condition = Blank(job("resource_pool"))
-"""A pool's run takes a slot as it starts, in a transaction of its own (``store.pools``)."""
+NO_LIMITS: Condition = AllOf((Blank(job("resource_pool")), Blank(job("concurrency_key"))))
+"""A run with a pool or a concurrency key takes its slots as it starts, in a transaction of its own
+(``store.pools``)."""
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,7 @@ def load_and_start_statement(free: Condition) -> Any:
     ``started`` says whether it matched. A run that some gate has to look at comes back unstarted and
     takes the long way. One round trip instead of two for the common run.
     """
-    started = (START.where(JOBS.c.id == RUNS.c.job_id, to_sql(AllOf((free, KEY_READY, NO_POOL))))
+    started = (START.where(JOBS.c.id == RUNS.c.job_id, to_sql(AllOf((free, KEY_READY, NO_LIMITS))))
                .returning(RUNS.c.id).cte("started"))
     return LOAD.add_columns(exists(select(started.c.id)).label("started"))
 
@@ -127,8 +128,8 @@ def _load(store: Store, run_id: str, free: Condition | None, worker: Worker, now
 
 
 def start(store: Store, run_id: str, *, worker: Worker, now: datetime) -> bool:
-    """queued -> running. False when another worker (or a cancel) got there first. A run of a pool's job
-    starts through ``pools.start`` instead, which takes its slot.
+    """queued -> running. False when another worker (or a cancel) got there first. A run of a job with a
+    pool or a concurrency key starts through ``pools.start`` instead, which takes its slots.
 
     Raises ``RunOverlap`` when the job's overlap_policy is skip or queue and another of its runs is
     running: the unique index ``uq_runs_one_running`` refuses this very statement, so two workers

@@ -77,6 +77,8 @@ JOBS = Table(
     Column("resource_pool", String(128)),
     Column("queue", String(64)),  # the job's own run queue (rules/routing; migration 0011)
     Column("pool_slots", Integer),
+    Column("concurrency_key", String(128)),
+    Column("concurrency_limit", Integer),
     Column("auth_profile", String(256)),
     Column("delivery_guarantee", String(16), default="at-most-once", nullable=False),
     # misfires (docs/scheduling.md; migration 0012)
@@ -129,6 +131,7 @@ JOBS = Table(
     Index("ix_jobs_due", "enabled", "next_run_at"),
     sparse_index("ix_jobs_parent_id", "parent_id"),
     sparse_index("ix_jobs_resource_pool", "resource_pool"),
+    sparse_index("ix_jobs_concurrency_key", "concurrency_key"),
 )
 
 

@@ -14,9 +14,9 @@ from clawsched.sched.store.models import Job, Run
 
 def has_work(job: Job, run: Run, has_children: bool) -> bool:
     """Nothing can be waiting on a job that neither queues nor shares a pool."""
-    return job.overlap_policy == OverlapPolicy.QUEUE.value or bool(job.resource_pool)
+    return job.overlap_policy == OverlapPolicy.QUEUE.value or bool(job.resource_pool or job.concurrency_key)
 
 
 def release_waiters(rt: Runtime, job: Job, run: Run, now: datetime) -> None:
-    if followups.release_waiters(rt.store, followups.sharing_pool(rt.store, job), now=now):
+    if followups.release_waiters(rt.store, followups.sharing_slots(rt.store, job), now=now):
         notify(rt.redis, rt.settings, "released")
