@@ -3,9 +3,9 @@ a veth to one bridge and its own hostname. PostgreSQL and Redis on ``db``, beats
 workers on ``w1`` and ``w2``, an agent worker (with the gateway stand-in) on ``wa``, the API on ``api``.
 
 Over at least 500 fires of mixed jobs (shell every second, a shell job that offloads its output, an agent
-job): a beat SIGKILLed, a worker SIGKILLed mid-run, Redis restarted (no persistence: every queued message
-lost), PostgreSQL restarted. Then: each run exactly once per fire, none lost, the killed run ``crashed``
-(at-most-once), runs on the queue their target names with the host that ran them, and the offloaded output
+job): a beat SIGKILLed, a worker SIGKILLed mid-run (at-most-once and at-least-once), Redis restarted (no persistence: every queued message
+lost), PostgreSQL restarted. Then: each run exactly once per fire, none lost, the killed at-most-once run
+``crashed`` and not run again, the at-least-once one crashed and replayed once, runs on the queue their target names with the host that ran them, and the offloaded output
 of a run on ``w1``/``w2`` read in full on ``api`` (CLI and HTTP). ``pytest -m fleet`` runs it alone.
 """
 
@@ -125,7 +125,12 @@ def _jobs(store: Any) -> dict[str, list[str]]:
                                 "delivery_mode": "none", "schedule_kind": "every", "schedule_every_ms": 2000}).id
     long = jobs.create(store, {"name": "long", "payload_message": "sleep 120", "schedule_kind": "cron",
                                "schedule_cron": "0 0 1 1 *", **common, "run_timeout_ms": 300_000}).id
-    return {"every": every, "big": [big], "agent": [agent], "long": [long]}
+    # at-least-once: its replay finds the mark the killed run left and ends at once
+    mark = Path(tempfile.mkdtemp(prefix="clawsched-fleet-mark-")) / "ran"
+    again = jobs.create(store, {"name": "long again", "payload_message": f"test -e {mark} || {{ touch {mark}; "
+                                "sleep 120; }", "schedule_kind": "cron", "schedule_cron": "0 0 1 1 *", **common,
+                                "run_timeout_ms": 300_000, "delivery_guarantee": "at-least-once"}).id
+    return {"every": every, "big": [big], "agent": [agent], "long": [long], "again": [again]}
 
 
 def _runs(store: Any) -> list[Any]:
@@ -164,6 +169,7 @@ def _outages(fleet: dict[str, Any], store: Any, procs: dict[str, Any], ids: dict
     seen(120)
     procs["b1"] = _start(fleet, "b1", "beat")
     killed = _kill_a_worker_mid_run(fleet, store, procs, ids["long"][0])
+    replayed = _kill_a_worker_mid_run(fleet, store, procs, ids["again"][0])
     seen(200)
     fleet["redis"].stop()  # every queued message lost
     fleet["redis"].start()
@@ -176,7 +182,7 @@ def _outages(fleet: dict[str, Any], store: Any, procs: dict[str, Any], ids: dict
     fleet["pg"].start()
     up = datetime.now().astimezone()
     store.engine.dispose()  # the test's own pooled connections died with the server (the fleet's reconnect)
-    return {"killed": killed, "pg_down": down, "pg_up": up}
+    return {"killed": killed, "replayed": replayed, "pg_down": down, "pg_up": up}
 
 
 def _beat_failures(fleet: dict[str, Any]) -> list[int]:
@@ -213,13 +219,19 @@ def test_a_fleet_on_network_namespaces_survives_its_faults(fleet):
 def _check(fleet: dict[str, Any], store: Any, ids: dict[str, list[str]], faults: dict[str, Any],
            found: list[Any]) -> None:
     fires = [r for r in found if r.trigger == "schedule"]
-    assert len(fires) >= 500
+    assert sum(r.status != "missed" for r in fires) >= 500  # fires that ran
     assert len({(r.job_id, r.scheduled_for) for r in fires}) == len(fires)  # no fire ran twice
     killed = next(r for r in found if r.id == faults["killed"])
     assert killed.status == "crashed", (killed.status, killed.error_message)  # at-most-once: not run again
     assert not [r for r in found if r.replay_of == killed.id or r.retry_of == killed.id]
-    ended = {r.status for r in found if r.id != killed.id and not (r.status == "skipped" and "disabled" in
-                                                                    (r.skip_reason or ""))}
+    first = next(r for r in found if r.id == faults["replayed"])  # at-least-once: crashed, then run again
+    (replay,) = [r for r in found if r.replay_of == first.id]
+    assert (first.status, replay.status) == ("crashed", "ok"), (first.error_message, replay.error_message)
+    lo, hi = faults["pg_down"] - timedelta(seconds=2), faults["pg_up"] + timedelta(seconds=5)
+    missed = [r for r in found if r.status == "missed"]  # fires the outage made late, folded into one run
+    assert all(lo <= r.scheduled_for <= hi for r in missed), [(r.scheduled_for, r.skip_reason) for r in missed]
+    ended = {r.status for r in found if r.id not in (killed.id, first.id) and r.status != "missed" and not (
+        r.status == "skipped" and "disabled" in (r.skip_reason or ""))}
     assert ended == {"ok"}, [(r.job_id, r.status, r.error_message or r.skip_reason) for r in found
                              if r.status != "ok"][:10]
     for job_id in ids["every"]:
@@ -232,7 +244,8 @@ def _check(fleet: dict[str, Any], store: Any, ids: dict[str, list[str]], faults:
     _check_output(fleet, store, [r for r in shell if r.job_id in ids["big"]])
     print(f"fleet: {len(fires)} fires, {len(agent)} agent runs on wa, shell on w1/w2: "
           f"{sum(r.hostname == 'w1' for r in shell)}/{sum(r.hostname == 'w2' for r in shell)}; "
-          f"PostgreSQL down {(faults['pg_up'] - faults['pg_down']).total_seconds():.1f} s")
+          f"PostgreSQL down {(faults['pg_up'] - faults['pg_down']).total_seconds():.1f} s, {len(missed)} fires "
+          "recorded missed in it")
 
 
 def _check_output(fleet: dict[str, Any], store: Any, big: list[Any]) -> None:
