@@ -3,10 +3,12 @@ a veth to one bridge and its own hostname. PostgreSQL and Redis on ``db``, beats
 workers on ``w1`` and ``w2``, an agent worker (with the gateway stand-in) on ``wa``, the API on ``api``.
 
 Over at least 500 fires of mixed jobs (shell every second, a shell job that offloads its output, an agent
-job): a beat SIGKILLed, a worker SIGKILLed mid-run (at-most-once and at-least-once), Redis restarted (no persistence: every queued message
-lost), PostgreSQL restarted. Then: each run exactly once per fire, none lost, the killed at-most-once run
-``crashed`` and not run again, the at-least-once one crashed and replayed once, runs on the queue their target names with the host that ran them, and the offloaded output
-of a run on ``w1``/``w2`` read in full on ``api`` (CLI and HTTP). ``pytest -m fleet`` runs it alone.
+job): a beat SIGKILLed, a worker SIGKILLed mid-run (at-most-once, then at-least-once), Redis restarted (no
+persistence: every queued message lost), PostgreSQL stopped until both beats found it down. Then: each run
+exactly once per fire, none lost, the killed at-most-once run ``crashed`` and not run again, the
+at-least-once one crashed and replayed once, runs on the queue their target names with the host that ran
+them, and the offloaded output of a run on ``w1``/``w2`` read in full on ``api`` (CLI and HTTP).
+``pytest -m fleet`` runs it alone.
 """
 
 from __future__ import annotations
