@@ -13,6 +13,7 @@ from clawsched.sched.settings import Settings
 
 from . import errors, routes
 from .auth import require_token, resolve_token
+from .dashboard import pages as dashboard
 from .limits import BodyLimit
 from .resources.models import errors as errors_of
 
@@ -37,5 +38,6 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI
     for router, protected in routes.ROUTERS:
         app.include_router(router, dependencies=[Depends(require_token)] if protected else [],
                            responses=unauthorized if protected else None)
+    dashboard.install(app)
     app.add_middleware(BodyLimit)
     return app

