@@ -89,14 +89,14 @@ def run_page(store: Store, run_id: str) -> dict[str, Any]:
     run = run_svc.get(store, run_id)
     names = _names(store)
     row = _run_row(run_svc.as_dict(run), names)
-    streams = {stream: _head(run, stream) for stream in ("stdout", "stderr")}
+    streams = {stream: _head(store, run, stream) for stream in ("stdout", "stderr")}
     return {"run": row, "output": streams, "lineage": lineage.tree(store, run_id)["tree"]}
 
 
-def _head(run: Any, stream: str) -> dict[str, Any]:
+def _head(store: Store, run: Any, stream: str) -> dict[str, Any]:
     """The start of one output stream, read no further than the page shows (an offloaded log may be huge)."""
     kept, size = [], 0
-    for chunk in output.chunks(run, stream):
+    for chunk in output.chunks(store, run, stream):
         kept.append(chunk)
         size += len(chunk.encode())
         if size > OUTPUT_SHOWN_BYTES:
