@@ -83,3 +83,20 @@ def test_file_store_keeps_output_on_the_worker_host(store, redis, beat, settings
     done = _output_elsewhere(settings, tmp_path, run.id)
     assert done.returncode != 0 and b"Traceback" not in done.stderr
     assert b"not readable here" in done.stderr and run.hostname.encode() in done.stderr
+
+
+def test_the_api_streams_offloaded_output_as_text(store, redis, worker, beat, settings):
+    from fastapi.testclient import TestClient
+
+    from clawsched.api.app import create_app
+
+    run = _offloaded_run(store, redis, beat)
+    expected = "".join(f"{i:07d} é€\n" for i in range(250000))
+    with TestClient(create_app(settings.with_(api_token="t0ken")), raise_server_exceptions=False,
+                    headers={"Authorization": "Bearer t0ken"}) as client:
+        with client.stream("GET", f"/v1/runs/{run.id}/output.txt") as answer:
+            assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/plain")
+            pieces = list(answer.iter_bytes())
+        assert b"".join(pieces).decode() == expected
+        assert client.get("/v1/runs/nope/output.txt").status_code == 404
+        assert client.get(f"/v1/runs/{run.id}/output.txt", headers={"Authorization": ""}).status_code == 401

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import Query
+from fastapi.responses import StreamingResponse
 
 from clawsched.sched import lineage, output
 from clawsched.sched import runs as svc
@@ -43,6 +44,16 @@ def get_run(store: StoreDep, run_id: str) -> dict[str, Any]:
 def get_run_output(store: StoreDep, run_id: str, stream: Literal["stdout", "stderr"] = "stdout") -> dict[str, Any]:
     text = output.read(store, svc.get(store, run_id), stream)
     return {"ok": True, "runId": run_id, "stream": stream, "bytes": len(text.encode()), "output": text}
+
+
+@router.get("/{run_id}/output.txt", response_class=StreamingResponse, responses={
+    **models.errors(404), 200: {"content": {"text/plain": {"schema": {"type": "string"}}},
+                                "description": "The stream as text, sent a megabyte at a time"}},
+            summary="The same output as plain text, streamed: a 200 MB log is never held whole, on either side")
+def get_run_output_text(store: StoreDep, run_id: str,
+                        stream: Literal["stdout", "stderr"] = "stdout") -> StreamingResponse:
+    pieces = output.chunks(store, svc.get(store, run_id), stream)  # a missing run is a 404 before any byte
+    return StreamingResponse((p.encode() for p in pieces), media_type="text/plain; charset=utf-8")
 
 
 @router.get("/{run_id}/tree", response_model=models.Lineage, responses=models.errors(404),
