@@ -40,6 +40,7 @@ COMMANDS: dict[str, str] = {
     "restore": "backup_cmd",
     "runs": "runs_cmd",
     "schema": "schema_cmd",
+    "service": "service_cmd",
     "tasks": "tasks_cmd",
     "up": "procs_cmd",
     "worker": "procs_cmd",

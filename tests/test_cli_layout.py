@@ -14,8 +14,8 @@ from clawsched.cli.main import COMMANDS, cli
 
 CLI_DIR = Path(__file__).resolve().parents[1] / "cli"
 EVERY_COMMAND = {"agents", "alias", "api", "approvals", "backup", "beat", "db", "demo", "dispatch", "enqueue",
-                 "flower", "import", "jobs", "msg", "restore", "runs", "schema", "status", "tasks", "up", "version",
-                 "worker"}
+                 "flower", "import", "jobs", "msg", "restore", "runs", "schema", "service", "status", "tasks", "up",
+                 "version", "worker"}
 
 
 def _modules() -> list[Path]:
