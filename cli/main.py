@@ -25,6 +25,7 @@ from clawsched.sched import __version__
 COMMANDS: dict[str, str] = {
     "agents": "agents_cmd",
     "api": "api_cmd",
+    "apply": "apply_cmd",
     "alias": "alias_cmd",
     "approvals": "approvals_cmd",
     "backup": "backup_cmd",
@@ -33,6 +34,7 @@ COMMANDS: dict[str, str] = {
     "demo": "procs_cmd",
     "dispatch": "dispatch_cmd",
     "enqueue": "dispatch_cmd",
+    "export": "apply_cmd",
     "flower": "flower_cmd",
     "import": "import_cmd",
     "jobs": "jobs_cmd",
