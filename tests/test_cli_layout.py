@@ -13,9 +13,9 @@ import pytest
 from clawsched.cli.main import COMMANDS, cli
 
 CLI_DIR = Path(__file__).resolve().parents[1] / "cli"
-EVERY_COMMAND = {"agents", "alias", "api", "approvals", "backup", "beat", "db", "demo", "dispatch", "enqueue",
-                 "flower", "import", "jobs", "msg", "restore", "runs", "schema", "service", "status", "tasks", "up",
-                 "version", "worker"}
+EVERY_COMMAND = {"agents", "alias", "api", "apply", "approvals", "backup", "beat", "db", "demo", "dispatch",
+                 "enqueue", "export", "flower", "import", "jobs", "msg", "restore", "runs", "schema", "service",
+                 "status", "tasks", "up", "version", "worker"}
 
 
 def _modules() -> list[Path]:
@@ -37,8 +37,9 @@ def test_each_group_lives_in_the_module_named_for_it(name):
     assert found is not None
     if isinstance(found, click.Group):
         assert COMMANDS[name] == f"{name}_cmd"
-    else:  # the top-level commands: long-running processes, `enqueue`, which starts a dispatch, backup/restore
-        assert COMMANDS[name] in ("procs_cmd", "dispatch_cmd", "flower_cmd", "api_cmd", "backup_cmd")
+    else:  # the top-level commands: long-running processes, `enqueue`, which starts a dispatch, backup/restore,
+        # apply/export of manifests
+        assert COMMANDS[name] in ("procs_cmd", "dispatch_cmd", "flower_cmd", "api_cmd", "backup_cmd", "apply_cmd")
     for sub in [found, *getattr(found, "commands", {}).values()]:
         assert sub.callback is not None and sub.callback.__module__ == f"clawsched.cli.{COMMANDS[name]}", sub.name
 
