@@ -64,3 +64,25 @@ def test_a_run_in_time_is_not_missed():
     assert misfire.start_too_late(job, on_time, now) is None
     manual = SimpleNamespace(trigger="manual", scheduled_for=None, created_at=now - timedelta(seconds=31))
     assert misfire.start_too_late(job, manual, now).reason.value == "not_started"
+
+
+def test_the_upkeep_pass_ends_a_run_no_worker_took_missed_and_leaves_one_in_time(store, settings):
+    from clawsched.sched.runtime import Runtime
+    from clawsched.workers.upkeep import deadlines, passes
+
+    job = jobs.create(store, {**SHELL, "name": "unconsumed", "schedule_to_start_s": 5})
+    plain = jobs.create(store, {**SHELL, "name": "no deadline"})
+    now = utcnow()
+    stale = _queued(store, job.id, created_at=now - timedelta(seconds=10))
+    fresh = _queued(store, job.id, created_at=now - timedelta(seconds=1))
+    old_plain = _queued(store, plain.id, created_at=now - timedelta(hours=1))
+    rt = Runtime(settings)
+    try:
+        assert "expire_unstarted" in dict(passes.PASSES)
+        assert deadlines.expire_unstarted(rt, None, now) == 1
+        assert deadlines.expire_unstarted(rt, None, now) == 0  # nothing twice
+    finally:
+        rt.close()
+    assert runs.get(store, stale).status == "missed"
+    assert runs.get(store, stale).skip_reason.startswith("not_started: ")
+    assert (runs.get(store, fresh).status, runs.get(store, old_plain).status) == ("queued", "queued")

@@ -24,7 +24,7 @@ from clawsched.sched.store.urls import DriverTarget, driver_target
 if TYPE_CHECKING:
     from clawsched.sched.store.engine import Store
 
-_SETTLED = (RunStatus.OK.value, RunStatus.SKIPPED.value)
+_SETTLED = (RunStatus.OK.value, RunStatus.SKIPPED.value, RunStatus.MISSED.value)
 _FAILED = tuple(sorted(status.value for status in FAILED))
 _SQLITE_READ_TIMEOUT_S = 30.0  # a WAL reader waits only while another process recovers the file
 _PG_TIMESTAMPS = {1114, 1184}  # timestamp, timestamptz

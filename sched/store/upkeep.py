@@ -8,12 +8,12 @@ from __future__ import annotations
 import time
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, or_, select, update
 
 from clawsched.sched.states import TERMINAL, RunStatus
 
 from .engine import Store
-from .models import Run
+from .models import Job, Run
 from .tables import RUNS, run_has_status
 
 TERMINAL_VALUES = [t.value for t in TERMINAL]
@@ -78,3 +78,14 @@ def prune_runs(store: Store, *, created_before: datetime, batch: int = 1000, bud
         removed += len(ids)
         if len(ids) < batch or time.monotonic() >= deadline:
             return removed
+
+
+def waiting_with_deadlines(store: Store, *, limit: int = 500) -> list[tuple[Job, Run]]:
+    """Queued and pending runs of jobs with ``schedule_to_start_s`` or ``starting_deadline_s``, oldest first:
+    what the deadline pass checks (``rules.misfire.start_too_late`` decides, in Python)."""
+    with store.read() as s:
+        q = (select(Job, Run).join(Run, Run.job_id == Job.id)
+             .where(or_(Job.schedule_to_start_s.is_not(None), Job.starting_deadline_s.is_not(None)),
+                    Run.status.in_([RunStatus.QUEUED.value, RunStatus.PENDING.value]))
+             .order_by(Run.created_at).limit(limit))
+        return [(job, run) for job, run in s.execute(q).all()]

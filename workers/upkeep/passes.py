@@ -13,13 +13,14 @@ from typing import Any
 
 from clawsched.sched.runtime import Runtime
 
-from . import agents, approvals, dispatch_watch, finalize, prune, reaper, requeue
+from . import agents, approvals, deadlines, dispatch_watch, finalize, prune, reaper, requeue
 
 log = logging.getLogger(__name__)
 
 Pass = Callable[[Runtime, Any, datetime], int]
 
 PASSES: tuple[tuple[str, Pass], ...] = (
+    ("expire_unstarted", deadlines.expire_unstarted),
     ("requeue_lost", requeue.requeue_lost),
     ("finalize_orphans", finalize.finalize_orphans),
     ("reap_stale", reaper.reap_stale),
