@@ -93,9 +93,17 @@ class SessionTarget(StrEnum):
 
 
 class OverlapPolicy(StrEnum):
-    SKIP = "skip"
-    ALLOW = "allow"
-    QUEUE = "queue"
+    """What a run does that finds another run of its job running (Temporal's names for the last two)."""
+
+    SKIP = "skip"  # recorded skipped
+    ALLOW = "allow"  # runs beside it
+    QUEUE = "queue"  # waits for it (bounded by max_queued_dispatches)
+    CANCEL_OTHER = "cancel_other"  # cancels it (SIGTERM, then SIGKILL after a grace) and starts once it stopped
+    TERMINATE_OTHER = "terminate_other"  # kills it at once (SIGKILL) and starts now
+
+    @property
+    def supersedes(self) -> bool:
+        return self in (OverlapPolicy.CANCEL_OTHER, OverlapPolicy.TERMINATE_OTHER)
 
 
 class DeliveryMode(StrEnum):

@@ -64,7 +64,9 @@ def sample_rows(store: Any) -> list[tuple[Job, Run]]:
                          "session_id": "s-1" if target == "session" else None,
                          # the deadline gate's columns, set on some of the samples
                          "starting_deadline_s": 60 if guarantee == "at-least-once" and pool is None else None,
-                         "schedule_to_start_s": 30 if pool == "" and enabled else None})
+                         "schedule_to_start_s": 30 if pool == "" and enabled else None,
+                         # the superseding gate's column
+                         "overlap_policy": "cancel_other" if pool == "gpu" and target == "shell" else "skip"})
         run_rows += [{"id": new_id(), "job_id": job_id, "status": "queued", "trigger": trigger,
                       "idempotency_key": key, "created_at": now} for trigger, key in itertools.product(TRIGGERS, KEYS)]
     with store.session() as s:
@@ -99,7 +101,8 @@ def test_the_gates_free_exactly_the_runs_they_are_meant_to(store):
     free = {r.id for r in (r for j, r in pairs if holds(FREE, j, r))}
     expected = {r.id for j, r in pairs
                 if (j.enabled or r.trigger not in ("chain", "retry"))
-                and j.session_target == "shell" and j.starting_deadline_s is None and j.schedule_to_start_s is None}
+                and j.session_target == "shell" and j.starting_deadline_s is None and j.schedule_to_start_s is None
+                and j.overlap_policy != "cancel_other"}
     assert free == expected == matching_in_sql(store, FREE)
     ready = {r.id for j, r in pairs if j.delivery_guarantee == "at-most-once" or r.idempotency_key is not None}
     assert ready == {r.id for j, r in pairs if holds(starting.KEY_READY, j, r)}
@@ -131,14 +134,15 @@ def test_the_conditions_in_use_compare_only_columns_that_cannot_be_null():
     in_use = {**{g.name: g.free for g in gates.GATES}, "KEY_READY": starting.KEY_READY, "NO_LIMITS": starting.NO_LIMITS}
     compared = {(name, f.row, f.name) for name, c in in_use.items() for f in compared_fields(c)}
     assert {(row, field) for _, row, field in compared} == {
-        ("job", "enabled"), ("run", "trigger"), ("job", "session_target"), ("job", "delivery_guarantee")}
+        ("job", "enabled"), ("run", "trigger"), ("job", "session_target"), ("job", "delivery_guarantee"),
+        ("job", "overlap_policy")}
     nullable = [c for c in compared if column(Field(c[1], c[2])).nullable is not False]  # type: ignore[arg-type]
     assert not nullable, f"conditions compare columns that may be NULL: {nullable}"
 
 
 def test_all_free_is_every_gates_condition():
     assert FREE == AllOf(tuple(g.free for g in gates.GATES))
-    assert [g.name for g in gates.GATES] == ["disabled", "deadline", "gateway"]
+    assert [g.name for g in gates.GATES] == ["disabled", "deadline", "superseding", "gateway"]
     assert gates.all_free(()) == AllOf(())
 
 

@@ -22,12 +22,13 @@ from typing import Any, NamedTuple
 
 from celery.exceptions import Reject
 
+from clawsched.sched.coordination import cancels
 from clawsched.sched.errors import PoolBusy, RunOverlap
 from clawsched.sched.outcomes import Outcome
 from clawsched.sched.rules.limits import limits_for
 from clawsched.sched.rules.predicates import holds
 from clawsched.sched.runtime import Runtime
-from clawsched.sched.states import RunStatus
+from clawsched.sched.states import OverlapPolicy, RunStatus
 from clawsched.sched.store import finishing, pools, starting
 from clawsched.sched.store.finishing import Finalize, Finished
 from clawsched.sched.store.models import Job, Run
@@ -128,18 +129,41 @@ def _start(rt: Runtime, job: Job, run: Run, worker: starting.Worker,
     starting.ensure_idempotency_key(rt.store, job, run)
     started_at = utcnow()
     try:
-        if groups := limits_for(job):
-            started = pools.start(rt.store, run.id, limits=groups, created_at=run.created_at, worker=worker,
-                                  now=started_at)
-        else:
-            started = starting.start(rt.store, run.id, worker=worker, now=started_at)
-        return (RunStatus.RUNNING if started else None), started_at
+        return _take(rt, job, run, worker, started_at), started_at
     except PoolBusy as busy:
         return _hold(rt, job, run, gates.wait_bounded(rt, job, run, str(busy)), started_at), started_at
     except RunOverlap:
+        if OverlapPolicy(job.overlap_policy).supersedes:
+            return _supersede(rt, job, run, worker, started_at), started_at
         holder = starting.running_exclusive(rt.store, job.id) or "?"
         reason = f"overlap: job is still running (run {holder}); overlap_policy={job.overlap_policy}"
         return _hold(rt, job, run, gates.blocked_by_overlap(rt, job, run, reason), started_at), started_at
+
+
+def _take(rt: Runtime, job: Job, run: Run, worker: starting.Worker, now: datetime) -> RunStatus | None:
+    """The guarded start, taking a slot of the job's pool and concurrency key if it has them."""
+    if groups := limits_for(job):
+        started = pools.start(rt.store, run.id, limits=groups, created_at=run.created_at, worker=worker, now=now)
+    else:
+        started = starting.start(rt.store, run.id, worker=worker, now=now)
+    return RunStatus.RUNNING if started else None
+
+
+def _supersede(rt: Runtime, job: Job, run: Run, worker: starting.Worker, now: datetime) -> RunStatus | None:
+    """Overlap ``cancel_other`` / ``terminate_other``: cancel the running run. ``terminate_other`` kills
+    it at once and starts this run now; ``cancel_other`` lets it stop (SIGTERM, a grace, SIGKILL) and waits
+    until its worker has (the ``superseding`` gate), when that worker's pipeline releases this run."""
+    policy = OverlapPolicy(job.overlap_policy)
+    gone = starting.supersede(rt.store, job.id, by=run.id, policy=policy.value, now=now)
+    cancels.announce(rt.redis, rt.settings, gone)
+    log.info("run %s of job %s cancelled run(s) %s (overlap_policy=%s)", run.id, job.id, gone, policy)
+    if policy is OverlapPolicy.TERMINATE_OTHER:
+        try:
+            return _take(rt, job, run, worker, now)
+        except (RunOverlap, PoolBusy) as exc:  # another run took its place meanwhile: wait like queue
+            return _hold(rt, job, run, gates.wait_bounded(rt, job, run, str(exc)), now)
+    reason = f"cancelling run {', '.join(gone) or '(already ended)'} (overlap_policy={policy})"
+    return _hold(rt, job, run, gates.wait_bounded(rt, job, run, reason), now)
 
 
 def check_gates(rt: Runtime, job: Job, run: Run, now: datetime) -> gates.Blocked | None:
@@ -213,7 +237,8 @@ def _execute_watched(rt: Runtime, job: Job, run: Run, cancelled: threading.Event
     cancel_channel = cancellation.listener(rt)
     if cancel_channel is not None:
         cancel_channel.watch(run.id, cancelled)
-    ctx = ExecutionContext(settings=rt.settings, store=rt.store, job=job, run=run, cancelled=cancelled)
+    ctx = ExecutionContext(settings=rt.settings, store=rt.store, job=job, run=run, cancelled=cancelled,
+                           kill_at_once=lambda: starting.killed_at_once(rt.store, run.id))
     try:
         return executor_for(job).execute(ctx)
     except Exception as exc:  # an executor bug must still close the run

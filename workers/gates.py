@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from clawsched.sched.rules import misfire
 from clawsched.sched.rules.predicates import AllOf, AnyOf, Condition, IsNull, IsTrue, NotIn, job, run
@@ -87,6 +87,15 @@ def _deadline(rt: Runtime, job_row: Job, run_row: Run, now: datetime) -> Blocked
     return None if late is None else Blocked(late.text, missed=True)
 
 
+def _superseding(rt: Runtime, job_row: Job, run_row: Run, now: datetime) -> Blocked | None:
+    """Overlap ``cancel_other``: a run that cancelled the running one starts once that one's worker has
+    stopped it (SIGTERM, its grace, SIGKILL) and finalised it; at most ``stale_after_s`` after the cancel."""
+    since = now - timedelta(seconds=rt.settings.stale_after_s)
+    left = starting.stopping(rt.store, job_row.id, by=run_row.id, since=since)
+    return wait_bounded(rt, job_row, run_row, f"cancelling run {', '.join(left)} "
+                        f"(overlap_policy={job_row.overlap_policy})") if left else None
+
+
 def _gateway(rt: Runtime, job_row: Job, run_row: Run, now: datetime) -> Blocked | None:
     """The gateway-down rule (module docstring)."""
     if client_for(rt.settings).ready():
@@ -104,6 +113,7 @@ GATES: tuple[Gate, ...] = (
     Gate("disabled", AnyOf((IsTrue(job("enabled")), NotIn(run("trigger"), (Trigger.CHAIN.value, Trigger.RETRY.value)))),
          _disabled),
     Gate("deadline", AllOf((IsNull(job("starting_deadline_s")), IsNull(job("schedule_to_start_s")))), _deadline),
+    Gate("superseding", NotIn(job("overlap_policy"), (OverlapPolicy.CANCEL_OTHER.value,)), _superseding),
     Gate("gateway", NotIn(job("session_target"), AGENT_TARGETS), _gateway),
 )
 

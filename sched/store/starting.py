@@ -164,6 +164,44 @@ def _running_exclusive(store: Store, job_id: str) -> str | None:
                                              Run.no_overlap.is_(True)).limit(1))
 
 
+def supersede(store: Store, job_id: str, *, by: str, policy: str, now: datetime) -> list[str]:
+    """Cancel the running run(s) that keep ``by`` from starting (overlap ``cancel_other`` /
+    ``terminate_other``); returns their ids. Guarded on ``running``: a run that finished meanwhile stays
+    as it ended."""
+    return retrying.call(lambda: _supersede(store, job_id, by, policy, now), bound=retrying.START,
+                         what=f"job {job_id}: cancelling its running run for run {by}")
+
+
+def _supersede(store: Store, job_id: str, by: str, policy: str, now: datetime) -> list[str]:
+    reason = f"superseded by run {by} {_POLICY_NOTE.format(policy)}"
+    with store.session() as s:
+        return list(s.scalars(
+            update(Run).where(Run.job_id == job_id, Run.status == RunStatus.RUNNING.value, Run.no_overlap.is_(True))
+            .values(status=RunStatus.CANCELLED.value, finished_at=now, error_message=reason,
+                    summary=f"cancelled: {reason}").returning(Run.id)
+        ))
+
+
+_POLICY_NOTE = "(overlap_policy={})"
+
+
+def killed_at_once(store: Store, run_id: str) -> bool:
+    """The run was cancelled by overlap ``terminate_other``: its processes get SIGKILL, no SIGTERM grace.
+    Read from the row, so it holds whether the cancel channel or the heartbeat told the worker."""
+    with store.read() as s:
+        message = s.scalar(select(Run.error_message).where(Run.id == run_id))
+    return message is not None and message.endswith(_POLICY_NOTE.format(OverlapPolicy.TERMINATE_OTHER.value))
+
+
+def stopping(store: Store, job_id: str, *, by: str, since: datetime) -> list[str]:
+    """Runs that ``by`` cancelled (``supersede``) whose worker has not yet stopped them: not finalised,
+    and cancelled after ``since`` (a worker that died never finalises; the bound lets the new run go)."""
+    with store.read() as s:
+        return list(s.scalars(select(Run.id).where(
+            Run.job_id == job_id, Run.status == RunStatus.CANCELLED.value, Run.finalized_at.is_(None),
+            Run.finished_at > since, Run.error_message.like(f"superseded by run {by} %"))))
+
+
 def ensure_idempotency_key(store: Store, job_row: Job, run_row: Run) -> str | None:
     """Give an ``at-least-once`` run its key before it starts (kept if it already has one)."""
     if job_row.delivery_guarantee != DeliveryGuarantee.AT_LEAST_ONCE.value or run_row.idempotency_key:

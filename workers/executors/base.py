@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import threading
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from clawsched.sched.outcomes import Outcome
 from clawsched.sched.settings import Settings
@@ -19,6 +20,8 @@ class ExecutionContext:
     job: Job
     run: Run
     cancelled: threading.Event
+    #: once ``cancelled`` is set: whether to kill at once, without the SIGTERM grace (``terminate_other``)
+    kill_at_once: Callable[[], bool] = field(default=lambda: False)
 
     @property
     def timeout_s(self) -> float:

@@ -99,7 +99,7 @@ def _wait(proc: subprocess.Popen[bytes], ctx: ExecutionContext) -> tuple[bool, b
                 _kill_group(proc)
                 return True, False
             if ctx.cancelled.is_set():
-                _kill_group(proc)
+                _kill_group(proc, grace=0.0 if ctx.kill_at_once() else KILL_GRACE_S)
                 return False, True
             if _exited(proc, pidfd, min(POLL_S, remaining)):
                 # The shell is gone; its group may not be. Leave nothing running past the run.
@@ -132,11 +132,13 @@ def _exited(proc: subprocess.Popen[bytes], pidfd: int | None, timeout: float) ->
 
 
 def _kill_group(proc: subprocess.Popen[bytes], grace: float = KILL_GRACE_S) -> None:
-    """SIGTERM the run's whole process group, then SIGKILL whatever is left after ``grace``."""
+    """SIGTERM the run's whole process group, then SIGKILL whatever is left after ``grace`` (no grace:
+    SIGKILL at once, so nothing of the run gets to act on a SIGTERM)."""
     pgid = proc.pid  # start_new_session made the shell the leader of its own group
     if not _group_alive(pgid):
         return
-    _signal_group(pgid, signal.SIGTERM)
+    if grace > 0:
+        _signal_group(pgid, signal.SIGTERM)
     deadline = time.monotonic() + grace
     while _group_alive(pgid) and time.monotonic() < deadline:
         if proc.poll() is None:

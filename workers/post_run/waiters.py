@@ -14,7 +14,8 @@ from clawsched.sched.store.models import Job, Run
 
 def has_work(job: Job, run: Run, has_children: bool) -> bool:
     """Nothing can be waiting on a job that neither queues nor shares a pool."""
-    return job.overlap_policy == OverlapPolicy.QUEUE.value or bool(job.resource_pool or job.concurrency_key)
+    return (job.overlap_policy in (OverlapPolicy.QUEUE.value, OverlapPolicy.CANCEL_OTHER.value)
+            or bool(job.resource_pool or job.concurrency_key))
 
 
 def release_waiters(rt: Runtime, job: Job, run: Run, now: datetime) -> None:
