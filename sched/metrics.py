@@ -55,6 +55,9 @@ class WorkerMetrics:
         self.run_lateness = Histogram("clawsched_run_lateness_seconds", "From the instant a run was due (its "
                                       "scheduled fire, else its not-before instant) to its start on a worker",
                                       ["trigger"], buckets=LAG_BUCKETS, registry=registry)
+        self.waits = Counter("clawsched_run_waits", "Times a run went back to wait instead of starting, by what "
+                             "it waited for: resource_pool, concurrency_key, overlap (queue), superseding "
+                             "(cancel_other), gateway, other", ["reason"], registry=registry)
         self.deliveries = Counter("clawsched_deliveries", "Delivery outcomes (chat messages and webhooks): "
                                   "delivered, failed, duplicate (already claimed; nothing sent)",
                                   ["channel", "outcome"], registry=registry)

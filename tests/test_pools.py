@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import update
 
-from clawsched.sched import jobs, runs
+from clawsched.sched import jobs, metrics, runs
 from clawsched.sched.coordination.wake import notify
 from clawsched.sched.errors import PoolBusy, SpecError
 from clawsched.sched.rules.limits import Limit, LimitKind, limits_for
@@ -211,5 +211,7 @@ def test_a_run_finding_its_key_busy_waits_and_the_finish_releases_it(store, runt
     holding = queued(store, holder.id)
     assert take(store, holding, pool=None)
     run_id = queued(store, waiter.id)
+    before = metrics.WORKER.get_sample_value("clawsched_run_waits_total", {"reason": "concurrency_key"}) or 0
     assert execution.execute_and_process(runtime, run_id) == RunStatus.PENDING
     assert runs.get(store, run_id).skip_reason.startswith("waiting: concurrency_key 'agent:a' busy")
+    assert metrics.WORKER.get_sample_value("clawsched_run_waits_total", {"reason": "concurrency_key"}) == before + 1

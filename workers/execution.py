@@ -186,6 +186,7 @@ def _hold(rt: Runtime, job: Job, run: Run, blocked: gates.Blocked, now: datetime
         starting.defer(rt.store, run.id, not_before=now + timedelta(seconds=retry_in),
                        reason=f"waiting: {blocked.reason}")
         log.info("run %s of job %s waits: %s", run.id, job.id, blocked.reason)
+        metrics.run_waited(blocked.reason)
         return RunStatus.PENDING
     status = RunStatus.MISSED if blocked.missed else RunStatus.SKIPPED
     starting.skip(rt.store, run.id, blocked.reason, now=now, status=status)

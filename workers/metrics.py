@@ -52,6 +52,18 @@ def run_ended(job: Job, run: Run, status: RunStatus | None, *, started_at: datet
         log.exception("could not record metrics of run %s of job %s", run.id, job.id)
 
 
+WAIT_REASONS = {"resource_pool": "resource_pool", "concurrency_key": "concurrency_key", "overlap:": "overlap",
+                "cancelling": "superseding", "gateway": "gateway"}
+
+
+def run_waited(reason: str) -> None:
+    """Count a run put back to wait, by the first word of why (``WAIT_REASONS``)."""
+    try:
+        m.worker_metrics().waits.labels(WAIT_REASONS.get(reason.split(" ", 1)[0], "other")).inc()
+    except Exception:  # a metric must never fail a run
+        log.exception("could not count a wait (%s)", reason)
+
+
 @functools.lru_cache(maxsize=4096)
 def _series(job_id: str, name: str, target: str, status: str, trigger: str, hostname: str,
             queue: str) -> tuple[tuple[Any, ...], Any, Any]:
