@@ -113,6 +113,7 @@ class Job(Base):
     max_retries: Mapped[int]
     resource_pool: Mapped[str | None]
     pool_slots: Mapped[int | None]
+    payload_scope: Mapped[str]
     concurrency_key: Mapped[str | None]
     concurrency_limit: Mapped[int | None]
     job_class: Mapped[str]
