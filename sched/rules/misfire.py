@@ -50,11 +50,6 @@ class Policy:
             return timedelta(seconds=self.window_s)
         return timedelta(seconds=ON_TIME_S) if self.catchup is Catchup.NONE else None
 
-    @property
-    def plain(self) -> bool:
-        """The policy of a job that never set one: a late fire runs, whatever its age (the fast path)."""
-        return self.catchup is Catchup.LATEST and self.window_s is None and self.deadline_s is None
-
 
 @dataclass(frozen=True)
 class Missed:

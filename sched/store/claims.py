@@ -118,12 +118,12 @@ def claim_due_fires(store: Store, now: datetime, limit: int = 500, *,
 
 def _plan(row: Any, now: datetime) -> misfire.FirePlan:
     """The misfire plan of one due job; a job on time with no policy costs one schedule step, as before."""
-    schedule, policy = schedules.Schedule.of(row), misfire.Policy.of(row)
-    if policy.plain:
+    schedule = schedules.Schedule.of(row)
+    if row.catchup in (None, "latest") and row.catchup_window_s is None and row.starting_deadline_s is None:
         upcoming = schedule.next_after(row.next_run_at)
         if upcoming is None or upcoming > now:
             return misfire.FirePlan((row.next_run_at,), (), upcoming)
-    return misfire.plan(schedule, policy, row.next_run_at, now)
+    return misfire.plan(schedule, misfire.Policy.of(row), row.next_run_at, now)
 
 
 def _record_misfires(conn: Connection, rows: Sequence[Any], plans: Sequence[misfire.FirePlan], now: datetime,
