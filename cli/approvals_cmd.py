@@ -8,7 +8,7 @@ import click
 
 from clawsched.cli.command import command
 from clawsched.cli.context import CliContext
-from clawsched.cli.output import emit_json, table
+from clawsched.cli.output import emit_json, show, table
 
 
 @click.group("approvals")
@@ -22,19 +22,25 @@ def approvals() -> None:
 def approvals_list(obj: CliContext, as_json: bool, show_all: bool, job_id: str | None) -> None:
     """Pending approvals (newest first)."""
     from clawsched.sched import approvals as svc
+    from clawsched.sched import jobs
 
+    job_id = obj.resolve_opt("job", job_id)
+    if job_id is not None:
+        jobs.get(obj.store, job_id)  # a clear error for an unknown job, not an empty list
     items = svc.list_approvals(obj.store, status=None if show_all else "pending", job_id=job_id)
     if as_json:
         emit_json([svc.as_dict(a) for a in items])
         return
-    table([(a.id, a.job_id, a.run_id, a.status, a.requested_at, a.expires_at, a.resolved_by, a.reason)
-           for a in items], ["id", "job", "run", "status", "requested", "expires", "by", "reason"])
+    names = jobs.names(obj.store, (a.job_id for a in items))
+    table([(a.id[:12], a.job_id[:12], names.get(a.job_id, "(deleted)"), a.run_id[:12], a.status, a.requested_at,
+            a.expires_at, a.resolved_by, a.reason) for a in items],
+          ["id", "job", "name", "run", "status", "requested", "expires", "by", "reason"])
 
 
 @command(approvals, "get")
 @click.argument("approval_id")
 def approvals_get(obj: CliContext, as_json: bool, approval_id: str) -> None:
-    """Every field of one approval as JSON."""
+    """Every field of one approval (APPROVAL_ID or a unique prefix), as `key: value` lines or JSON."""
     from clawsched.sched import approvals as svc
 
-    emit_json(svc.as_dict(svc.get(obj.store, approval_id)))
+    show(as_json, svc.as_dict(svc.get(obj.store, obj.resolve("approval", approval_id))))

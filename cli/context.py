@@ -30,6 +30,15 @@ class CliContext:
 
         return client(self.settings.require_redis_url())
 
+    def resolve(self, kind: str, text: str) -> str:
+        """The full id of a ``kind`` (job, run, approval, message, tracker) from an id or a unique prefix."""
+        from clawsched.sched.store import prefixes
+
+        return prefixes.resolve(self.store, kind, text)
+
+    def resolve_opt(self, kind: str, text: str | None) -> str | None:
+        return None if text is None else self.resolve(kind, text)
+
     def close(self) -> None:
         """End the store's connections politely; a CLI process exits right after its command."""
         if "store" in self.__dict__:

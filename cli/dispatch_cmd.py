@@ -80,13 +80,24 @@ def dispatch() -> None:
     """Follow and steer sessions started by `clawsched enqueue`."""
 
 
+def _label(positional: str | None, option: str | None) -> str:
+    from clawsched.sched.errors import SpecError
+
+    if positional and option and positional != option:
+        raise SpecError(f"two labels given ({positional!r} and --label {option!r}); give one", field="label")
+    if not (positional or option):
+        raise SpecError("a dispatch label is required: `clawsched dispatch status LABEL`", field="label")
+    return str(positional or option)
+
+
 @command(dispatch, "status")
-@click.option("--label", required=True)
-def dispatch_status(obj: CliContext, as_json: bool, label: str) -> None:
+@click.argument("label_arg", metavar="LABEL", required=False)
+@click.option("--label", help="The same as LABEL.")
+def dispatch_status(obj: CliContext, as_json: bool, label_arg: str | None, label: str | None) -> None:
     """A dispatch: session key, spawn time, status, last activity, and its run's status."""
     from clawsched.sched import dispatches, runs
 
-    row = dispatches.get(obj.store, label)
+    row = dispatches.get(obj.store, _label(label_arg, label))
     data = dispatches.as_dict(row)
     data["run_status"] = runs.get(obj.store, row.run_id).status if row.run_id else None
     show(as_json, data)

@@ -11,7 +11,7 @@ import click
 from clawsched.cli.command import command, load_json
 from clawsched.cli.context import CliContext
 from clawsched.cli.fires import print_fires
-from clawsched.cli.output import emit_json, table
+from clawsched.cli.output import emit_json, show, table
 
 
 @click.group("jobs")
@@ -51,20 +51,28 @@ def _schedule_text(job: dict[str, Any]) -> str:
     return str(kind)
 
 
+JOB_TYPES = ("standard", "watchdog")
+TARGETS = ("shell", "main", "isolated", "session")
+
+
 @command(jobs, "list", short_lived=True)
-@click.option("--type", "job_type", help="Only jobs of this job_type (standard, watchdog).")
-def jobs_list(obj: CliContext, as_json: bool, job_type: str | None) -> None:
+@click.option("--type", "kind", type=click.Choice([*JOB_TYPES, *TARGETS]),
+              help="Only jobs of this job_type (standard, watchdog) or session_target "
+                   "(shell, main, isolated, session).")
+def jobs_list(obj: CliContext, as_json: bool, kind: str | None) -> None:
     """List jobs with their status and next run (in each job's time zone)."""
     from clawsched.sched.store import listing  # the driver alone: no SQLAlchemy, no ORM, no schedules
 
     with listing.reader(obj.settings.database_url, lambda: obj.store) as db:
-        rows = listing.list_with_status(db, job_type=job_type)
+        rows = listing.list_with_status(db, job_type=kind if kind in JOB_TYPES else None)
+    if kind in TARGETS:
+        rows = [j for j in rows if str(j["session_target"]).split(":")[0] == kind]
     if as_json:
         emit_json([{**listing.masked(j), "next_run_local": local_time(j["next_run_at"], j["schedule_tz"])}
                    for j in rows])
         return
     table(
-        [(j["id"], j["name"], j["session_target"], _schedule_text(j), j["status"],
+        [(j["id"][:12], j["name"], j["session_target"], _schedule_text(j), j["status"],
           local_time(j["next_run_at"], j["schedule_tz"])) for j in rows],
         ["id", "name", "target", "schedule", "status", "next run"],
     )
@@ -73,10 +81,10 @@ def jobs_list(obj: CliContext, as_json: bool, job_type: str | None) -> None:
 @command(jobs, "get", short_lived=True)
 @click.argument("job_id")
 def jobs_get(obj: CliContext, as_json: bool, job_id: str) -> None:
-    """Show every field of one job as JSON."""
+    """Every field of one job (JOB_ID or a unique prefix of it), as `key: value` lines or JSON."""
     from clawsched.sched import jobs as svc
 
-    emit_json(svc.as_dict(svc.get(obj.store, job_id)))
+    show(as_json, svc.as_dict(svc.get(obj.store, obj.resolve("job", job_id))))
 
 
 def _saved(obj: CliContext, job: Any, as_json: bool, verb: str, dry_run: bool) -> None:
@@ -144,7 +152,7 @@ def jobs_update(obj: CliContext, as_json: bool, job_id: str, patch: str, dry_run
     """Change some fields of a job (a partial JSON spec)."""
     from clawsched.sched import jobs as svc
 
-    job = svc.update(obj.store, job_id, load_json(patch, "patch"), dry_run=dry_run)
+    job = svc.update(obj.store, obj.resolve("job", job_id), load_json(patch, "patch"), dry_run=dry_run)
     _saved(obj, job, as_json, "updated", dry_run)
 
 
@@ -166,7 +174,7 @@ def jobs_validate(obj: CliContext, as_json: bool, spec: str) -> None:
 def _toggle(obj: CliContext, as_json: bool, job_id: str, enabled: bool) -> None:
     from clawsched.sched import jobs as svc
 
-    job = svc.set_enabled(obj.store, job_id, enabled)
+    job = svc.set_enabled(obj.store, obj.resolve("job", job_id), enabled)
     obj.wake("job toggled")
     if as_json:
         emit_json({"ok": True, "id": job.id, "enabled": job.enabled})
@@ -190,10 +198,18 @@ def jobs_disable(obj: CliContext, as_json: bool, job_id: str) -> None:
 
 @command(jobs, "delete")
 @click.argument("job_id")
-def jobs_delete(obj: CliContext, as_json: bool, job_id: str) -> None:
-    """Delete a job with its runs and its child jobs."""
+@click.option("--yes", "--cascade", "cascade", is_flag=True, help="Also delete the job's child jobs (chains).")
+def jobs_delete(obj: CliContext, as_json: bool, job_id: str, cascade: bool) -> None:
+    """Delete a job with its runs; a job with child jobs needs --yes (or --cascade), which deletes them too."""
     from clawsched.sched import jobs as svc
+    from clawsched.sched.errors import Conflict
 
+    job_id = obj.resolve("job", job_id)
+    children = [c for c in svc.tree(obj.store, job_id)[0]["children"]] if not cascade else []
+    if children:
+        names = ", ".join(f"{c['job'].id[:12]} ({c['job'].name})" for c in children)
+        raise Conflict(f"job {job_id} has {len(children)} child job(s): {names}; deleting it deletes them too: "
+                       "pass --yes (or --cascade) to go ahead, or first give them another parent_id")
     removed = svc.delete_job(obj.store, job_id)
     emit_json({"ok": True, "deleted": removed}) if as_json else click.echo(f"deleted {removed} job(s)")
 
@@ -204,7 +220,7 @@ def jobs_run(obj: CliContext, as_json: bool, job_id: str) -> None:
     """Start a run now (also for a disabled job). Prints the run id."""
     from clawsched.sched import jobs as svc
 
-    run_id = svc.run_now(obj.store, job_id)
+    run_id = svc.run_now(obj.store, obj.resolve("job", job_id))
     woken = obj.wake("run now") if obj.settings.redis_url else False
     workers, notice = _takers(obj)
     if as_json:
@@ -246,7 +262,7 @@ def jobs_tree(obj: CliContext, as_json: bool, job_id: str | None) -> None:
     from clawsched.sched import jobs as svc
     from clawsched.sched.rules import chains
 
-    forest = svc.tree(obj.store, job_id)
+    forest = svc.tree(obj.store, obj.resolve_opt("job", job_id))
     if as_json:
         emit_json([_job_json(n) for n in forest])
         return
@@ -262,7 +278,7 @@ def jobs_cancel(obj: CliContext, as_json: bool, job_id: str, no_cascade: bool) -
     from clawsched.sched import jobs as svc
     from clawsched.sched.coordination import cancels
 
-    result = svc.cancel(obj.store, job_id, cascade=not no_cascade)
+    result = svc.cancel(obj.store, obj.resolve("job", job_id), cascade=not no_cascade)
     cancels.announce(obj.redis, obj.settings, result["running"])
     obj.wake("job cancelled")
     if as_json:
@@ -294,8 +310,9 @@ def jobs_approve(obj: CliContext, as_json: bool, job_id: str, reason: tuple[str,
     """Approve the job's pending approval; its run starts at once."""
     from clawsched.sched import approvals
 
-    approval = approvals.approve(obj.store, job_id, by=by, reason=" ".join(reason) or None,
-                                 approval_id=approval_id, wake=lambda: obj.wake("approved"))
+    approval = approvals.approve(obj.store, obj.resolve("job", job_id), by=by, reason=" ".join(reason) or None,
+                                 approval_id=obj.resolve_opt("approval", approval_id),
+                                 wake=lambda: obj.wake("approved"))
     _approval_out(approval, as_json, "approved")
 
 
@@ -309,5 +326,6 @@ def jobs_reject(obj: CliContext, as_json: bool, job_id: str, reason: tuple[str, 
     """Reject the job's pending approval; its run ends 'rejected' with the reason."""
     from clawsched.sched import approvals
 
-    approval = approvals.reject(obj.store, job_id, by=by, reason=" ".join(reason) or None, approval_id=approval_id)
+    approval = approvals.reject(obj.store, obj.resolve("job", job_id), by=by, reason=" ".join(reason) or None,
+                                approval_id=obj.resolve_opt("approval", approval_id))
     _approval_out(approval, as_json, "rejected")

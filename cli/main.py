@@ -16,7 +16,7 @@ from typing import Any
 
 import click
 
-from clawsched.cli.command import command
+from clawsched.cli.command import command, json_wanted, take_json_flag
 from clawsched.cli.context import CliContext
 from clawsched.cli.output import emit_json
 from clawsched.sched import __version__
@@ -65,9 +65,26 @@ class RootGroup(click.Group):
         found: click.Command = getattr(module, _KEYWORDS.get(cmd_name, cmd_name))
         return found
 
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, take_json_flag(ctx, args))
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """A usage error (unknown option, missing argument) under ``--json`` is JSON too, same exit code."""
+        try:
+            return super().invoke(ctx)
+        except click.ClickException as exc:
+            if not json_wanted():
+                raise
+            error = {"code": type(exc).__name__, "message": exc.format_message(), "field": None,
+                     "exit": exc.exit_code}
+            emit_json({"ok": False, "error": error, "errors": []})
+            ctx.exit(exc.exit_code)
+
 
 @click.group(cls=RootGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", "-V", prog_name="clawsched")
+@click.option("--json", is_flag=True, expose_value=False,
+              help="JSON output for any command (also after it, or CLAWSCHED_JSON=1).")
 @click.pass_context
 def cli(ctx: click.Context) -> None:
     """clawsched: a durable scheduler and workflow runtime for OpenClaw agents and shell jobs.
@@ -122,7 +139,9 @@ def _status_lines(info: dict[str, Any]) -> list[str]:
     gw = "ready" if gateway["ok"] else "not ready"
     lines.append(f"{'gateway':>9}: {gateway['url']} {gw}" + (f" ({gateway['note']})" if gateway.get("note") else ""))
     if "jobs" in info:
-        lines += [f"{'jobs':>9}: {info['jobs']}", f"{'runs':>9}: {info['runs']}", f"{'running':>9}: {info['running']}"]
+        counts = ", ".join(f"{n} {status}" for status, n in sorted(info["runs"].items())) or "none"
+        lines += [f"{'jobs':>9}: {info['jobs']['total']} ({info['jobs']['enabled']} enabled)",
+                  f"{'runs':>9}: {counts}", f"{'running':>9}: {info['running']}"]
     if info["ok"]:
         lines.append(f"{'ready':>9}: yes")
     else:

@@ -39,8 +39,10 @@ def msg_send(obj: CliContext, as_json: bool, from_agent: str, to_agent: str, bod
 
     meta = load_json(metadata, "metadata") if metadata else None
     m = messages.send(obj.store, from_agent, to_agent, body, subject=subject, kind=kind, priority=priority,
-                      reply_to=reply_to, metadata=meta, owner=owner, channel=channel, ttl_s=ttl, job_id=job_id,
-                      run_id=run_id)
+                      reply_to=obj.resolve_opt("message", reply_to), metadata=meta, owner=owner, channel=channel,
+                      ttl_s=ttl,
+                      job_id=obj.resolve_opt("job", job_id),
+                      run_id=obj.resolve_opt("run", run_id))
     if kind == "spawn":
         obj.wake("spawn message")
     emit_json(messages.as_dict(m)) if as_json else click.echo(m.id)
@@ -90,7 +92,7 @@ def msg_thread(obj: CliContext, as_json: bool, message_id: str) -> None:
     """The conversation MESSAGE_ID belongs to (reply_to links), oldest first."""
     from clawsched.sched import messages
 
-    _messages(as_json, messages.thread(obj.store, message_id))
+    _messages(as_json, messages.thread(obj.store, obj.resolve("message", message_id)))
 
 
 @command(msg, "read")
@@ -100,7 +102,7 @@ def msg_read(obj: CliContext, as_json: bool, message_id: str, agent: str | None)
     """Mark MESSAGE_ID read."""
     from clawsched.sched import messages
 
-    m = messages.read(obj.store, message_id, agent)
+    m = messages.read(obj.store, obj.resolve("message", message_id), agent)
     emit_json(messages.as_dict(m)) if as_json else click.echo(f"{m.id} {m.status}")
 
 
@@ -112,7 +114,7 @@ def msg_ack(obj: CliContext, as_json: bool, message_id: str, actor: str | None, 
     """Acknowledge MESSAGE_ID (read, plus an acked receipt)."""
     from clawsched.sched import messages
 
-    m = messages.ack(obj.store, message_id, actor, note)
+    m = messages.ack(obj.store, obj.resolve("message", message_id), actor, note)
     emit_json(messages.as_dict(m)) if as_json else click.echo(f"{m.id} acked")
 
 
@@ -133,6 +135,6 @@ def msg_receipts(obj: CliContext, as_json: bool, message_id: str, limit: int) ->
     """The receipts of MESSAGE_ID (delivered, read, acked, expired), oldest first."""
     from clawsched.sched import messages
 
-    rows = [messages.receipt_dict(r) for r in messages.receipts(obj.store, message_id, limit)]
+    rows = [messages.receipt_dict(r) for r in messages.receipts(obj.store, obj.resolve("message", message_id), limit)]
     show(as_json, rows, [[r["at"], r["event"], r["agent_id"], r["actor"], r["note"]] for r in rows],
          ["at", "event", "agent", "actor", "note"])

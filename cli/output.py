@@ -46,9 +46,38 @@ def show(as_json: bool, data: Any, rows: list[list[Any]] | None = None, headers:
         emit_json(data)
     elif rows is not None and headers is not None:
         table(rows, headers)
-    else:
-        for key, value in (data.items() if isinstance(data, dict) else []):
-            click.echo(f"{key:>18}: {value}")
+    elif isinstance(data, dict):
+        for line in key_values(data):
+            click.echo(line)
+
+
+MAX_VALUE_LINES = 20
+
+
+def key_values(data: dict[str, Any]) -> list[str]:
+    """``key: value`` lines, keys right-aligned; absent values print ``-``, nested ones as compact JSON, a
+    multi-line text indented under its key (cut after ``MAX_VALUE_LINES`` lines)."""
+    width = max((len(str(k)) for k in data), default=0)
+    lines: list[str] = []
+    for key, value in data.items():
+        text = _value(value).splitlines() or [""]
+        if len(text) > MAX_VALUE_LINES:
+            text = [*text[:MAX_VALUE_LINES], f"... ({len(text) - MAX_VALUE_LINES} more lines)"]
+        lines.append(f"{key:>{width}}: {text[0]}".rstrip())
+        lines.extend(f"{'':>{width}}  {more}".rstrip() for more in text[1:])
+    return lines
+
+
+def _value(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S %Z").strip()
+    if isinstance(value, dict | list):
+        return json.dumps(value, default=_default, ensure_ascii=False) if value else "-"
+    return str(value)
 
 
 def _cell(value: Any) -> str:
@@ -61,14 +90,16 @@ def _cell(value: Any) -> str:
 
 
 def fail(exc: Exception, as_json: bool) -> None:
-    """Report a ClawschedError and exit with its code; the message already names the field and fix."""
+    """Report a ClawschedError and exit with its code: one line (the message already names the field and
+    the fix), or with ``--json`` ``{ok: false, error: {code, message, field, exit}}`` as the API answers."""
     from clawsched.sched.errors import ClawschedError
 
     code = exc.exit_code if isinstance(exc, ClawschedError) else 1
     errors = getattr(exc, "errors", None) or []
     if as_json:
-        click.echo(json.dumps({"ok": False, "error": str(exc), "type": type(exc).__name__, "errors": errors}),
-                   err=False)
+        error = {"code": type(exc).__name__, "message": str(exc), "field": getattr(exc, "field", None),
+                 "exit": code, **({"candidates": exc.candidates} if hasattr(exc, "candidates") else {})}
+        click.echo(json.dumps({"ok": False, "error": error, "errors": errors}, default=_default))
     else:
         click.echo(f"error: {exc}", err=True)
         for item in errors[1:]:

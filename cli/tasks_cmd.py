@@ -58,7 +58,7 @@ def tasks_status(obj: CliContext, as_json: bool, tracker_id: str) -> None:
     """A tracker and each expected agent's state."""
     from clawsched.sched import task_trackers as trackers
 
-    tracker, agents = trackers.status(obj.store, tracker_id)
+    tracker, agents = trackers.status(obj.store, obj.resolve("tracker", tracker_id))
     if as_json:
         emit_json(trackers.as_dict(tracker, agents))
         return
@@ -77,5 +77,5 @@ def tasks_heartbeat(obj: CliContext, as_json: bool, tracker_id: str, label: str,
     """Report LABEL's progress on TRACKER_ID."""
     from clawsched.sched import task_trackers as trackers
 
-    a = trackers.heartbeat(obj.store, tracker_id, label, status, message)
+    a = trackers.heartbeat(obj.store, obj.resolve("tracker", tracker_id), label, status, message)
     emit_json({"label": a.label, "status": a.status}) if as_json else click.echo(f"{a.label} {a.status}")

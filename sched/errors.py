@@ -70,3 +70,13 @@ class UnavailableError(ClawschedError):
 
     exit_code = 6
     http_status = 503
+
+
+class AmbiguousId(SpecError):
+    """An id prefix that matches more than one object; ``candidates`` lists them (id and a label)."""
+
+    http_status = 409
+
+    def __init__(self, message: str, *, candidates: list[dict[str, str]]):
+        super().__init__(message, field="id")
+        self.candidates = candidates

@@ -7,7 +7,7 @@ Every write validates the whole spec first (``specs``), checks chain rules that 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -153,6 +153,15 @@ def list_jobs(store: Store, *, job_type: str | None = None, limit: int | None = 
         if limit:
             q = q.limit(limit)
         return list(s.scalars(q))
+
+
+def names(store: Store, job_ids: Iterable[str]) -> dict[str, str]:
+    """Each existing job's name by id, for tables that show names beside ids."""
+    ids = sorted(set(job_ids))
+    if not ids:
+        return {}
+    with store.read() as s:
+        return {job_id: name for job_id, name in s.execute(select(Job.id, Job.name).where(Job.id.in_(ids)))}
 
 
 def count(store: Store) -> dict[str, int]:

@@ -82,18 +82,13 @@ def _down(s: Session, run: Run, focus: str, names: dict[str, str], budget: list[
 
 
 def render(result: dict[str, Any]) -> list[str]:
-    """Text lines for ``runs tree``: one run per line, indented under ``└─``, the asked-for run marked."""
-    lines: list[str] = []
+    """Text lines for ``runs tree``: one run per line, drawn with ``├─``/``└─``, the asked-for run marked."""
+    from clawsched.sched.rules.chains import draw
 
-    def walk(node: dict[str, Any], depth: int) -> None:
-        prefix = "" if depth == 0 else "   " * (depth - 1) + "└─ "
+    def label(node: dict[str, Any]) -> str:
         relation = {"retry": f"retry #{node['retry_count']} ", "replay": "replay ", "chain": "→ "}.get(
             node["relation"], "")
         mark = "  ◀" if node["focus"] else ""
-        lines.append(f"{prefix}{relation}{node['job_name']} run {node['id']} [{node['status']}] "
-                     f"({node['trigger']}){mark}")
-        for child in node["children"]:
-            walk(child, depth + 1)
+        return f"{relation}{node['job_name']} run {node['id']} [{node['status']}] ({node['trigger']}){mark}"
 
-    walk(result["tree"], 0)
-    return lines
+    return draw(result["tree"], label)

@@ -67,6 +67,21 @@ def for_job(store: Store, job_id: str, limit: int = 20) -> list[Run]:
         return list(s.scalars(q))
 
 
+def recent(store: Store, *, job_id: str | None = None, statuses: Iterable[str] = (),
+           since: datetime | None = None, limit: int = 20) -> list[Run]:
+    """The latest runs across jobs (or of one), newest first, optionally in some statuses and since an instant."""
+    q = select(Run).order_by(Run.created_at.desc(), Run.id).limit(limit)
+    if job_id is not None:
+        q = q.where(Run.job_id == job_id)
+    wanted = [str(status) for status in statuses]
+    if wanted:
+        q = q.where(Run.status.in_(wanted))
+    if since is not None:
+        q = q.where(Run.created_at >= since)
+    with store.read() as s:
+        return list(s.scalars(q))
+
+
 def running(store: Store) -> list[Run]:
     with store.read() as s:
         q = select(Run).where(Run.status == RunStatus.RUNNING.value).order_by(Run.started_at)

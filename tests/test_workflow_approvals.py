@@ -73,7 +73,7 @@ def reject_and_see_it_resolved(store: Any, settings: Any, job_id: str) -> None:
     assert gone.status == "rejected" and "too risky" in gone.error_message and gone.started_at is None
     assert approvals.list_approvals(store, job_id=job_id) == []  # nothing left pending
     again = cli(settings, "jobs", "reject", job_id, "--json")
-    assert again.exit_code == 4 and "no pending approval" in json.loads(again.output)["error"]
+    assert again.exit_code == 4 and "no pending approval" in json.loads(again.output)["error"]["message"]
 
 
 def see_the_timeouts_resolve(store: Any, settings: Any, auto_yes: str, auto_no: str) -> None:

@@ -195,7 +195,7 @@ def test_jobs_tree_draws_the_hierarchy(store, settings):
                              payload_message="alert"))
     jobs.create(store, child(deploy.id, "complete", name="Health Check", trigger_delay_s=60))
     text = cli(settings, "jobs", "tree").output.splitlines()
-    assert text == ["Build App (shell)", "└─ Deploy App [→success] (agent:ops)", "   └─ Health Check [→complete +60s] "
+    assert text == ["Build App (shell)", "├─ Deploy App [→success] (agent:ops)", "│  └─ Health Check [→complete +60s] "
                     "(shell)", "└─ Build Alert [→failure]"]
     data = json.loads(cli(settings, "jobs", "tree", "--json").output)
     assert data[0]["name"] == "Build App" and data[0]["children"][0]["children"][0]["name"] == "Health Check"

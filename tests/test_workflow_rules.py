@@ -86,6 +86,6 @@ def test_tree_rendering_matches_the_peer_format():
     rows = [job("b", "Build App"), job("d", "Deploy App", "b", "success", agent="ops"),
             job("a", "Build Alert", "b", "failure"), job("h", "Health Check", "b", "complete", 60)]
     assert chains.render_forest(chains.job_forest(rows)) == [
-        "Build App", "└─ Deploy App [→success] (agent:ops)", "└─ Build Alert [→failure]",
+        "Build App", "├─ Deploy App [→success] (agent:ops)", "├─ Build Alert [→failure]",
         "└─ Health Check [→complete +60s]"]
     assert lineage.origin(run_row(retry_of="x")) == ("retry", "x") and lineage.origin(run_row()) is None

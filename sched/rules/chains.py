@@ -197,15 +197,24 @@ def job_forest(jobs: Iterable[Any], root_id: str | None = None) -> list[dict[str
 
 
 def render_forest(forest: Sequence[Mapping[str, Any]], label: Any = job_label) -> list[str]:
-    """Lines of the tree: roots flush left, each level indented under ``└─``."""
+    """Lines of the tree: roots flush left, each child under ``├─`` (``└─`` for the last), ``│`` carrying
+    an ancestor's line down past its later siblings."""
     lines: list[str] = []
-
-    def walk(node: Mapping[str, Any], depth: int) -> None:
-        prefix = "" if depth == 0 else "   " * (depth - 1) + "└─ "
-        lines.append(prefix + label(node["job"]))
-        for child in node["children"]:
-            walk(child, depth + 1)
-
     for root in forest:
-        walk(root, 0)
+        lines.extend(draw(root, lambda node: label(node["job"])))
+    return lines
+
+
+def draw(root: Mapping[str, Any], label: Any) -> list[str]:
+    """One tree of ``{"children": [...]}`` nodes as text lines, ``label(node)`` on each."""
+    lines: list[str] = [label(root)]
+
+    def walk(node: Mapping[str, Any], indent: str) -> None:
+        children = list(node["children"])
+        for i, child in enumerate(children):
+            last = i == len(children) - 1
+            lines.append(f"{indent}{'└─' if last else '├─'} {label(child)}")
+            walk(child, indent + ("   " if last else "│  "))
+
+    walk(root, "")
     return lines
