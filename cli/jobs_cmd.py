@@ -120,7 +120,7 @@ def jobs_next(obj: CliContext, as_json: bool, job_id: str, count: int, start: st
     """The next COUNT fires of a job (default 5), in UTC and the job's zone, folds and gaps marked."""
     from clawsched.sched import previews
 
-    found = previews.for_job(obj.store, job_id, count, start=start)
+    found = previews.for_job(obj.store, obj.resolve("job", job_id), count, start=start)
     if as_json:
         emit_json({"ok": True, **found})
         return

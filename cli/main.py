@@ -72,13 +72,23 @@ class RootGroup(click.Group):
         """A usage error (unknown option, missing argument) under ``--json`` is JSON too, same exit code."""
         try:
             return super().invoke(ctx)
+        except click.exceptions.NoArgsIsHelpError:
+            raise
         except click.ClickException as exc:
-            if not json_wanted():
-                raise
-            error = {"code": type(exc).__name__, "message": exc.format_message(), "field": None,
-                     "exit": exc.exit_code}
-            emit_json({"ok": False, "error": error, "errors": []})
+            if json_wanted():
+                error = {"code": type(exc).__name__, "message": exc.format_message(), "field": None,
+                         "exit": exc.exit_code}
+                emit_json({"ok": False, "error": error, "errors": []})
+            else:
+                click.echo(f"error: {_one_line(exc)}", err=True)
             ctx.exit(exc.exit_code)
+
+
+def _one_line(exc: click.ClickException) -> str:
+    """Click's usage error as one line that names the fix: the command's --help."""
+    where = getattr(exc, "ctx", None)
+    hint = f" (see `{where.command_path} --help`)" if isinstance(exc, click.UsageError) and where else ""
+    return " ".join(exc.format_message().split()) + hint
 
 
 @click.group(cls=RootGroup, context_settings={"help_option_names": ["-h", "--help"]})
