@@ -37,6 +37,22 @@ def approvals_list(obj: CliContext, as_json: bool, show_all: bool, job_id: str |
           ["id", "job", "name", "run", "status", "requested", "expires", "by", "reason"])
 
 
+@command(approvals, "pending")
+@click.option("--job", "job_id", help="Only this job's approvals.")
+def approvals_pending(obj: CliContext, as_json: bool, job_id: str | None) -> None:
+    """Pending approvals with their job's name (openclaw-scheduler's `approvals pending`)."""
+    from clawsched.sched import approvals as svc
+    from clawsched.sched import jobs
+
+    items = svc.list_approvals(obj.store, status="pending", job_id=job_id)
+    names = {a.job_id: jobs.get(obj.store, a.job_id).name for a in items}
+    if as_json:
+        emit_json([{**svc.as_dict(a), "job_name": names[a.job_id]} for a in items])
+        return
+    table([(a.id, a.job_id, names[a.job_id], a.run_id, a.requested_at, a.expires_at) for a in items],
+          ["id", "job", "name", "run", "requested", "expires"])
+
+
 @command(approvals, "get")
 @click.argument("approval_id")
 def approvals_get(obj: CliContext, as_json: bool, approval_id: str) -> None:

@@ -36,9 +36,11 @@ COMMANDS: dict[str, str] = {
     "enqueue": "dispatch_cmd",
     "export": "apply_cmd",
     "flower": "flower_cmd",
+    "idem": "idem_cmd",
     "import": "import_cmd",
     "jobs": "jobs_cmd",
     "msg": "msg_cmd",
+    "queue": "queue_cmd",
     "restore": "backup_cmd",
     "runs": "runs_cmd",
     "schema": "schema_cmd",
@@ -110,6 +112,21 @@ def cli(ctx: click.Context) -> None:
 def version(obj: CliContext, as_json: bool) -> None:
     """Print the version."""
     emit_json({"version": __version__}) if as_json else click.echo(__version__)
+
+
+#: What a peer tool can rely on (openclaw-scheduler's `capabilities`); false: not done by clawsched
+FEATURES = {"chains": True, "approvals": True, "retries": True, "idempotency": True, "messages": True,
+            "task_trackers": True, "dispatch": True, "watchdogs": True, "resource_pools": True,
+            "manifests": True, "import": True, "identity_v02": False, "team_adapter": False}
+
+
+@command(cli, "capabilities")
+def capabilities(obj: CliContext, as_json: bool) -> None:
+    """What this clawsched does, for tools that check before they call (always JSON)."""
+    from clawsched.sched.store import migrations
+
+    emit_json({"scheduler": "clawsched", "scheduler_version": __version__, "schema_version": migrations.head(),
+               "manifest_versions": ["0.1"], "features": FEATURES})
 
 
 @command(cli, "status", short_lived=True)

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, exists, or_, select, update
+from sqlalchemy import and_, case, delete, exists, or_, select, update
 from sqlalchemy.orm import Session
 
 from clawsched.sched.errors import ClawschedError, NotFound, SpecError
@@ -235,6 +235,20 @@ def expire(store: Store, now: datetime | None = None) -> int:
         for message_id in ids:
             s.add(MessageReceipt(message_id=message_id, agent_id="*", event="expired", actor="scheduler",
                                  created_at=now))
+        return len(ids)
+
+
+def prune(store: Store, *, older_than_days: int = 7, now: datetime | None = None) -> int:
+    """Expire what is due, then delete closed messages (read, acked, expired) older than the cutoff, with
+    their receipts; open messages are never pruned (openclaw-scheduler pruned pending ones too)."""
+    now = now or utcnow()
+    expire(store, now)
+    cutoff = now - timedelta(days=older_than_days)
+    with store.session() as s:
+        ids = list(s.scalars(select(Message.id).where(Message.status.not_in(OPEN), Message.created_at < cutoff)))
+        if ids:
+            s.execute(delete(MessageReceipt).where(MessageReceipt.message_id.in_(ids)))
+            s.execute(delete(Message).where(Message.id.in_(ids)))
         return len(ids)
 
 

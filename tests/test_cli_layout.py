@@ -13,9 +13,9 @@ import pytest
 from clawsched.cli.main import COMMANDS, cli
 
 CLI_DIR = Path(__file__).resolve().parents[1] / "cli"
-EVERY_COMMAND = {"agents", "alias", "api", "apply", "approvals", "backup", "beat", "db", "demo", "dispatch",
-                 "enqueue", "export", "flower", "import", "jobs", "msg", "restore", "runs", "schema", "service",
-                 "status", "tasks", "up", "version", "worker"}
+EVERY_COMMAND = {"agents", "alias", "api", "apply", "approvals", "backup", "beat", "capabilities", "db", "demo",
+                 "dispatch", "enqueue", "export", "flower", "idem", "import", "jobs", "msg", "queue", "restore",
+                 "runs", "schema", "service", "status", "tasks", "up", "version", "worker"}
 
 
 def _modules() -> list[Path]:
