@@ -342,7 +342,7 @@ def next_fire_after_finish(
 def advance(schedule: Schedule, fired_instant: datetime, now: datetime) -> datetime | None:
     """The slot after a fire, skipping any backlog: the first fire strictly after both the fire and now.
 
-    After downtime the beat fires a stale job once and then moves to the next future slot, so a scheduler
-    that was off for a day does not replay 96 quarter-hours in a storm.
+    The beat's claim no longer calls this: ``rules.misfire.plan`` decides which fires of a backlog run and
+    records the others ``missed``; its ``upcoming`` is this same slot.
     """
     return schedule.next_after(max(_utc(fired_instant), _utc(now)))
