@@ -19,6 +19,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 from clawsched.sched.errors import UnavailableError
 from clawsched.sched.settings import Settings
@@ -64,11 +65,14 @@ class Supervisor:
     children: list[Child] = field(default_factory=list)
     redis_child: Child | None = None
     _stopping: bool = False
+    _home_lock: IO[str] | None = None
 
     def start(self) -> Settings:
         """Start Redis (if embedded), migrate, start beat, worker and API, and wait until the API answers;
         returns the settings children use."""
-        self.settings.home.mkdir(parents=True, exist_ok=True)
+        from clawsched.cli import homelock
+
+        self._home_lock = homelock.acquire(self.settings.home)  # before anything: a second stack changes nothing
         env = dict(os.environ, CLAWSCHED_HOME=str(self.settings.home),
                    CLAWSCHED_DATABASE_URL=self.settings.database_url, **self.extra_env)
         if self._wants_embedded_redis():
@@ -175,6 +179,9 @@ class Supervisor:
             if self.redis_child.proc is not None:
                 self.redis_child.proc.wait(timeout=STOP_GRACE_S)
             self.settings.redis_url_file.unlink(missing_ok=True)
+        from clawsched.cli import homelock
+
+        homelock.release(self._home_lock)
         log.info("all stopped")
 
 
