@@ -216,20 +216,45 @@ def jobs_delete(obj: CliContext, as_json: bool, job_id: str, cascade: bool) -> N
 
 @command(jobs, "run")
 @click.argument("job_id")
-def jobs_run(obj: CliContext, as_json: bool, job_id: str) -> None:
-    """Start a run now (also for a disabled job). Prints the run id."""
+@click.option("--wait", "wait_", is_flag=True, help="Wait for the run to end; print its outcome and exit with "
+              "its status (0 ok, the shell's code for an error, 124 timeout, 1 otherwise).")
+@click.option("--follow", is_flag=True, help="Like --wait, streaming the run's stdout as it runs.")
+@click.option("--timeout", "timeout_s", type=click.FloatRange(0.1), default=3600.0, show_default=True,
+              help="How long --wait/--follow waits, in seconds.")
+def jobs_run(obj: CliContext, as_json: bool, job_id: str, wait_: bool, follow: bool, timeout_s: float) -> None:
+    """Start a run now (also for a disabled job). Prints the run id and what it will really do."""
+    from clawsched.cli import run_watch
     from clawsched.sched import jobs as svc
 
-    run_id = svc.run_now(obj.store, obj.resolve("job", job_id))
+    job_id = obj.resolve("job", job_id)
+    clash = run_watch.overlap(obj, job_id)
+    run_id = svc.run_now(obj.store, job_id)
     woken = obj.wake("run now") if obj.settings.redis_url else False
     workers, notice = _takers(obj)
-    if as_json:
+    if as_json and not (wait_ or follow):
         emit_json({"ok": True, "enqueued": True, "runId": run_id, "beatWoken": woken, "workersLive": workers,
-                   **({"warning": notice} if notice else {})})
-    else:
-        click.echo(f"run {run_id} queued")
+                   "overlap": clash, **({"warning": notice} if notice else {})})
+        return
+    if not as_json:
+        click.echo(f"run {run_id} " + (clash["message"] if clash else "queued"), err=wait_ or follow)
         if notice:
             click.echo(f"warning: {notice}", err=True)
+    if wait_ or follow:
+        _finish_waiting(obj, as_json, run_id, follow and not as_json, timeout_s)
+
+
+def _finish_waiting(obj: CliContext, as_json: bool, run_id: str, follow: bool, timeout_s: float) -> None:
+    import sys
+
+    from clawsched.cli import run_watch
+    from clawsched.sched import runs
+
+    run = run_watch.wait(obj, run_id, follow=follow, timeout_s=timeout_s)
+    if as_json:
+        emit_json({"ok": run.status == "ok", "run": runs.as_dict(run), "exit": run_watch.exit_code(run)})
+    else:
+        click.echo(run_watch.outcome_line(run), err=True)
+    sys.exit(run_watch.exit_code(run))
 
 
 def _takers(obj: CliContext) -> tuple[int | None, str | None]:
