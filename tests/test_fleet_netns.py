@@ -28,7 +28,7 @@ import pytest
 from tests.support import netns
 from tests.support.waiting import wait_for
 
-pytestmark = [pytest.mark.fleet, pytest.mark.services]
+pytestmark = [pytest.mark.fleet, pytest.mark.services, pytest.mark.timeout(600)]
 
 SUBNET = "10.213.7"
 EVERY_S_JOBS = 12
