@@ -133,6 +133,7 @@ def test_units_pass_systemd_analyze_verify(tmp_path):
 
 
 @pytest.mark.services  # python -m build: a subprocess that takes seconds
+@pytest.mark.timeout(600)
 def test_the_wheel_holds_every_module(tmp_path):
     if subprocess.run([sys.executable, "-c", "import build"], capture_output=True).returncode != 0:
         pytest.skip("SKIPPED: the 'build' package is not installed (pip install build); the wheel is not checked")

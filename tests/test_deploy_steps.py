@@ -22,7 +22,7 @@ import pytest
 
 from tests.support.waiting import wait_for
 
-pytestmark = pytest.mark.services
+pytestmark = [pytest.mark.services, pytest.mark.timeout(600)]  # a build, a venv, pip: minutes when loaded
 ROOT = Path(__file__).resolve().parents[1]
 PG_URL = os.environ.get("CLAWSCHED_TEST_DATABASE_URL")
 REDIS_URL = os.environ.get("CLAWSCHED_TEST_REDIS_URL")
