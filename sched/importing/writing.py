@@ -99,7 +99,7 @@ def _write(s: Any, columns: dict[str, Any], item: JobImport, now: datetime) -> J
             diff["next_run_at"] = first_fire(Job(**{**existing, **columns}), now)
         importing.update_job(s, item.id, {**diff, "updated_at": now})
         status = "updated"
-    runs = importing.keep(s, "runs", item.runs, compare=False)
+    runs = importing.keep(s, "runs", item.runs, compare=False, new=existing is None)
     related = [importing.keep(s, table, rows) for table, rows in item.related.items()]
     if status == "unchanged" and (runs.added or any(c.added or c.changed for c in related)):
         status = "updated"

@@ -62,11 +62,13 @@ def update_job(s: Session, job_id: str, columns: Mapping[str, Any]) -> None:
     s.execute(update(JOBS).where(JOBS.c.id == job_id).values(**columns))
 
 
-def keep(s: Session, table_name: str, rows: Sequence[Mapping[str, Any]], *, compare: bool = True) -> Counts:
+def keep(s: Session, table_name: str, rows: Sequence[Mapping[str, Any]], *, compare: bool = True,
+         new: bool = False) -> Counts:
     """Insert the rows whose key is not stored; with ``compare``, rewrite stored rows that differ.
 
     A table's key is its primary key (one column). Without ``compare`` a stored row is left as it is (a
-    finished run is history: the source cannot have changed it).
+    finished run is history: the source cannot have changed it). ``new`` says none can be stored yet (the
+    runs of a job just inserted): nothing is looked up, and a key taken elsewhere fails the transaction.
     """
     table = TABLES[table_name]
     key = next(iter(table.primary_key.columns))
@@ -75,7 +77,7 @@ def keep(s: Session, table_name: str, rows: Sequence[Mapping[str, Any]], *, comp
         for start in range(0, len(rows), BATCH):
             given = rows[start:start + BATCH]
             batch = [whole_row(table, r) for r in given]
-            stored = _stored(s, table, key.name, [r[key.name] for r in batch], compare)
+            stored = {} if new else _stored(s, table, key.name, [r[key.name] for r in batch], compare)
             fresh = [r for r in batch if r[key.name] not in stored]
             if fresh:
                 s.execute(table.insert(), fresh)
