@@ -70,7 +70,7 @@ def test_a_verbatim_peer_job_row_is_accepted_and_every_field_is_kept(run_cli, st
     root, child = peer_rows(tmp_path)
     run_cli("jobs", "add", json.dumps(root))
     run_cli("jobs", "add", json.dumps(child))
-    shown = json.loads(run_cli("jobs", "get", root["id"]).output)
+    shown = json.loads(run_cli("jobs", "get", root["id"], "--json").output)
     assert (shown["payload_scope"], shown["job_class"]) == ("global", "pre_compaction_flush")
     assert shown["governance"] == {"identity_trust_level": "supervised", "identity_subject_kind": "agent",
                                    "identity": '{"principal": "ops"}', "contract_max_cost_usd": 2.5,
