@@ -43,10 +43,14 @@ def test_dev_demo_on_a_fresh_clone(tmp_path):
     demo = subprocess.run(["./dev", "demo", "--runs", "2"], cwd=clone, env=env, capture_output=True, text=True,
                           timeout=900)
     said = demo.stdout + demo.stderr
+    if demo.returncode != 0 and re.search(r"No matching distribution|Could not find a version|NewConnectionError",
+                                          said + _log(clone)):
+        pytest.skip("./dev demo NOT CHECKED: the package index is unreachable from here, so a fresh clone cannot "
+                    "install")
     assert demo.returncode == 0, said
     assert "== installing clawsched" in said and re.search(r"^   celery", said, re.M), said  # progress, per package
     assert "== installed clawsched" in said
-    log = (clone / ".venv" / "install.log").read_text()
+    log = _log(clone)
     # the packaging is clean too: setuptools' one notice left is about editable installs as such
     assert not [w for w in re.findall(r"BuildBackendWarning: (.*)", log) if w != "Editable installation."], log
     assert "SetuptoolsDeprecationWarning" not in log, log
@@ -57,6 +61,11 @@ def test_dev_demo_on_a_fresh_clone(tmp_path):
     hint = re.search(r"^Next: (.+?) {4}\(", said, re.M)
     assert hint, said
     _works_when_pasted(hint.group(1), env, tmp_path)
+
+
+def _log(clone: Path) -> str:
+    log = clone / ".venv" / "install.log"
+    return log.read_text() if log.exists() else ""
 
 
 def _works_when_pasted(command: str, env: dict[str, str], tmp_path: Path) -> None:
