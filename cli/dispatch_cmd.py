@@ -103,16 +103,30 @@ def dispatch_status(obj: CliContext, as_json: bool, label_arg: str | None, label
     show(as_json, data)
 
 
-@command(dispatch, "list")
-@click.option("--status", type=click.Choice(["running", "done", "error"]))
-def dispatch_list(obj: CliContext, as_json: bool, status: str | None) -> None:
-    """Tracked dispatches, newest first."""
+def _dispatches(obj: CliContext, as_json: bool, status: str | None) -> None:
     from clawsched.sched import dispatches
 
     rows = dispatches.list_all(obj.store, status)
     show(as_json, [dispatches.as_dict(d) for d in rows],
          [[d.label, d.status, d.spawned_at, d.last_activity_at, d.deliver_to] for d in rows],
          ["label", "status", "spawned", "last activity", "deliver to"])
+
+
+@command(dispatch, "list")
+@click.option("--status", type=click.Choice(["running", "done", "error"]))
+def dispatch_list(obj: CliContext, as_json: bool, status: str | None) -> None:
+    """Tracked dispatches, newest first."""
+    _dispatches(obj, as_json, status)
+
+
+@command(None, "list")
+@click.option("--status", type=click.Choice(["running", "done", "error"]))
+def list_sessions(obj: CliContext, as_json: bool, status: str | None) -> None:
+    """The dispatched sessions, newest first (openclaw-scheduler's `list --status running`)."""
+    _dispatches(obj, as_json, status)
+
+
+list = list_sessions  # noqa: A001 - the root loads a command by its name; nothing here uses the builtin
 
 
 @command(dispatch, "result")
@@ -154,6 +168,19 @@ def dispatch_send(obj: CliContext, as_json: bool, label: str, message: str) -> N
                                           model=row.model, timeout_s=float(row.timeout_s))
     dispatches.touch(obj.store, label)
     emit_json({"label": label, "reply": reply.content}) if as_json else click.echo(reply.content)
+
+
+@command(dispatch, "heartbeat")
+@click.option("--label", required=True)
+def dispatch_heartbeat(obj: CliContext, as_json: bool, label: str) -> None:
+    """Agent-side liveness signal: the session is still working, so the silence watchdog waits."""
+    from clawsched.sched import dispatches
+
+    dispatches.get(obj.store, label)  # an unknown label is NotFound, not a silent no-op
+    dispatches.touch(obj.store, label)
+    row = dispatches.get(obj.store, label)
+    emit_json({"label": label, "last_activity_at": row.last_activity_at}) if as_json else click.echo(
+        f"{label} heard from at {row.last_activity_at}")
 
 
 @command(dispatch, "stuck")

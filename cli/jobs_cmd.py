@@ -130,17 +130,26 @@ def jobs_next(obj: CliContext, as_json: bool, job_id: str, count: int, start: st
 @command(jobs, "add")
 @click.argument("spec")
 @click.option("--dry-run", is_flag=True, help="Validate and show the job without saving it.")
-def jobs_add(obj: CliContext, as_json: bool, spec: str, dry_run: bool) -> None:
+@click.option("--at", "at", help="Fire once at this ISO-8601 instant (replaces the spec's schedule).")
+@click.option("--in", "in_", help="Fire once this long from now: 15m, 2h, 1d, 1h30m.")
+@click.option("--watchdog", is_flag=True, help="A watchdog job: shell, payload = watchdog_check_cmd, no delivery.")
+def jobs_add(obj: CliContext, as_json: bool, spec: str, dry_run: bool, at: str | None, in_: str | None,
+             watchdog: bool) -> None:
     """Create a job from a JSON spec (inline, @file.json or - for stdin).
 
     Also takes the cron tool's call as agents send it ({"action": "add", "job": {...}}, or the job's
     fields beside "action") and a job as `openclaw cron list --json` shows it."""
     from clawsched.sched import jobs as svc
+    from clawsched.sched.specs import shortcuts
     from clawsched.sched.specs.cron_tool import as_job
     from clawsched.sched.store.models import utcnow
 
     now = utcnow()
     job = as_job(load_json(spec), now=now)
+    if watchdog:
+        job = shortcuts.watchdog(job)
+    if at or in_:
+        job = shortcuts.one_shot(job, at=at, in_=in_, now=now)
     _saved(obj, svc.create(obj.store, job, now=now, dry_run=dry_run), as_json, "added", dry_run)
 
 

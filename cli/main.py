@@ -39,6 +39,7 @@ COMMANDS: dict[str, str] = {
     "idem": "idem_cmd",
     "import": "import_cmd",
     "jobs": "jobs_cmd",
+    "list": "dispatch_cmd",
     "msg": "msg_cmd",
     "queue": "queue_cmd",
     "restore": "backup_cmd",

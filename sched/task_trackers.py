@@ -72,6 +72,28 @@ def heartbeat(store: Store, tracker_id: str, label: str, status: str, message: s
         return agent
 
 
+def register_session(store: Store, tracker_id: str, label: str, session_key: str,
+                     now: datetime | None = None) -> TaskTrackerAgent:
+    """Tie LABEL to its agent session: the key is stored, a pending agent counts as running from now, and
+    the registration is its first heartbeat (openclaw-scheduler's ``tasks register-session``)."""
+    if not session_key.strip():
+        raise SpecError("session_key must not be empty", field="session_key")
+    now = now or utcnow()
+    with store.session() as s:
+        tracker = _load(s, tracker_id)
+        agent = s.scalar(select(TaskTrackerAgent).where(TaskTrackerAgent.tracker_id == tracker_id,
+                                                        TaskTrackerAgent.label == label))
+        if agent is None:
+            raise NotFound(f"tracker {tracker_id!r} does not expect agent {label!r}")
+        if tracker.status != "active" or agent.status in TERMINAL_AGENT:
+            raise Conflict(f"agent {label!r} of tracker {tracker_id!r} is already {agent.status} "
+                           f"(tracker {tracker.status})")
+        agent.session_key, agent.last_heartbeat = session_key, now
+        if agent.status == "pending":
+            agent.status = "running"
+        return agent
+
+
 def _load(s: Any, tracker_id: str) -> TaskTracker:
     tracker = s.get(TaskTracker, tracker_id)
     if tracker is None:

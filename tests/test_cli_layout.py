@@ -14,7 +14,7 @@ from clawsched.cli.main import COMMANDS, cli
 
 CLI_DIR = Path(__file__).resolve().parents[1] / "cli"
 EVERY_COMMAND = {"agents", "alias", "api", "apply", "approvals", "backup", "beat", "capabilities", "db", "demo",
-                 "dispatch", "enqueue", "export", "flower", "idem", "import", "jobs", "msg", "queue", "restore",
+                 "dispatch", "enqueue", "export", "flower", "idem", "import", "jobs", "list", "msg", "queue", "restore",
                  "runs", "schema", "service", "status", "tasks", "up", "version", "worker"}
 
 

@@ -95,3 +95,71 @@ def test_approvals_pending_names_the_job(run_cli, store):
     pending = run_cli("approvals", "pending", "--json")
     assert [(a["job_id"], a["job_name"]) for a in pending] == [(child.id, "gated child")]
     assert "gated child" in run_cli("approvals", "pending")
+
+
+@pytest.fixture
+def run_cli_woken(settings, redis):
+    """The same, for commands that wake the beat (``jobs add``): a real Redis."""
+    def invoke(*args: str, expect: int = 0) -> Any:
+        result = CliRunner().invoke(cli, list(args), obj=CliContext(settings), catch_exceptions=False)
+        assert result.exit_code == expect, result.output
+        return json.loads(result.output) if "--json" in args else result.output
+
+    return invoke
+
+
+def test_jobs_add_at_in_and_watchdog(run_cli_woken):
+    from datetime import datetime
+
+    spec = json.dumps({"name": "later", "schedule_cron": "0 9 * * *", "payload_message": "remind me"})
+    before = utcnow()
+    job = run_cli_woken("jobs", "add", spec, "--in", "15m", "--json")["job"]
+    at = datetime.fromisoformat(job["schedule_at"].replace("Z", "+00:00"))
+    assert job["schedule_kind"] == "at" and job["schedule_cron"] is None
+    assert timedelta(minutes=15) <= at - before <= timedelta(minutes=15, seconds=30)
+    fixed = run_cli_woken("jobs", "add", spec, "--at", "2030-01-02T09:00:00Z", "--json")["job"]
+    assert fixed["schedule_at"].startswith("2030-01-02T09:00:00") and fixed["next_run_at"] == fixed["schedule_at"]
+    assert "--in" in run_cli_woken("jobs", "add", spec, "--in", "soon", expect=2)
+    assert "not both" in run_cli_woken("jobs", "add", spec, "--in", "1h", "--at", "2030-01-01T00:00:00Z", expect=2)
+    dog = run_cli_woken("jobs", "add", json.dumps({"name": "dog", "schedule_cron": "*/5 * * * *",
+                                                   "watchdog_check_cmd": "test -f /tmp/alive",
+                                                   "watchdog_alert_target": "telegram:111"}),
+                        "--watchdog", "--json")["job"]
+    assert (dog["job_type"], dog["session_target"], dog["payload_message"], dog["delivery_mode"],
+            dog["watchdog_self_destruct"]) == ("watchdog", "shell", "test -f /tmp/alive", "none", True)
+
+
+def test_tasks_register_session(run_cli):
+    group = run_cli("tasks", "create", json.dumps({"name": "g", "expected_agents": ["writer", "reviewer"],
+                                                   "timeout_s": 600}), "--json")
+    answer = run_cli("tasks", "register-session", group["id"], "writer", "agent:main:subagent:w1", "--json")
+    assert answer == {"label": "writer", "status": "running", "session_key": "agent:main:subagent:w1"}
+    agents = {a["label"]: a for a in run_cli("tasks", "status", group["id"], "--json")["agents"]}
+    assert agents["writer"]["last_heartbeat"] and agents["writer"]["session_key"] == "agent:main:subagent:w1"
+    assert agents["reviewer"]["status"] == "pending" and agents["reviewer"]["last_heartbeat"] is None
+    assert "does not expect" in run_cli("tasks", "register-session", group["id"], "nobody", "k", expect=3)
+
+
+def test_top_level_list_status_running(run_cli, store):
+    from clawsched.sched.store.models import Dispatch
+
+    with store.session() as s:
+        s.add(Dispatch(label="fix-deploy", session_key="agent:main:dispatch:fix-deploy", status="running"))
+        s.add(Dispatch(label="old", session_key="agent:main:dispatch:old", status="done"))
+    assert [d["label"] for d in run_cli("list", "--status", "running", "--json")] == ["fix-deploy"]
+    assert sorted(d["label"] for d in run_cli("list", "--json")) == ["fix-deploy", "old"]
+    assert run_cli("list", "--json") == run_cli("dispatch", "list", "--json")
+
+
+def test_dispatch_heartbeat_moves_last_activity(run_cli, store):
+    from clawsched.sched import dispatches
+    from clawsched.sched.store.models import Dispatch
+
+    old = utcnow() - timedelta(hours=2)
+    with store.session() as s:
+        s.add(Dispatch(label="fix", session_key="agent:main:dispatch:fix", status="running", last_activity_at=old))
+    assert [d.label for d in dispatches.stuck(store, 3600)] == ["fix"]
+    answer = run_cli("dispatch", "heartbeat", "--label", "fix", "--json")
+    assert answer["label"] == "fix" and answer["last_activity_at"] > old.isoformat()
+    assert dispatches.stuck(store, 3600) == []
+    assert "not found" in run_cli("dispatch", "heartbeat", "--label", "nope", expect=3)
