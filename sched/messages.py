@@ -145,6 +145,12 @@ def outbox(store: Store, agent: str, limit: int = 50) -> list[Message]:
         return list(s.scalars(q))
 
 
+def recent(store: Store, limit: int = 50) -> list[Message]:
+    """The latest messages between all agents, newest first: what the dashboard shows."""
+    with store.read() as s:
+        return list(s.scalars(select(Message).order_by(Message.created_at.desc(), Message.id).limit(limit)))
+
+
 def thread(store: Store, message_id: str) -> list[Message]:
     """The whole conversation ``message_id`` belongs to, from its root, oldest first."""
     with store.read() as s:

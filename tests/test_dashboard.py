@@ -88,3 +88,12 @@ def test_an_unknown_run_is_a_404_page_and_an_offsite_back_link_stays_home(client
 
 def test_the_dashboard_stays_out_of_the_openapi_document(client):
     assert not [p for p in client.get("/openapi.json").json()["paths"] if p.startswith("/ui")]
+
+
+def test_messages_page_shows_the_latest_messages_between_agents(client, store):
+    from clawsched.sched import messages
+
+    messages.send(store, "planner", "coder", "build <it>", subject="next step", kind="task", priority=2)
+    _login(client)
+    page = client.get("/ui/messages").text
+    assert "planner" in page and "coder" in page and "next step" in page and "build &lt;it&gt;" in page

@@ -86,6 +86,11 @@ def run(request: Request, run_id: str) -> HTMLResponse:
     return _shown(request, "run.html", lambda: views.run_page(store(request), run_id))
 
 
+@pages.get("/messages")
+def messages(request: Request) -> HTMLResponse:
+    return _shown(request, "messages.html", lambda: views.messages_page(store(request)))
+
+
 async def _act(request: Request, action: Callable[[], str]) -> Response:
     """Run a button's action after checking its form; back to the page it came from, with what happened."""
     form = await _form(request)

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from clawsched.sched import approvals, lineage, output
+from clawsched.sched import approvals, lineage, messages, output
 from clawsched.sched import jobs as job_svc
 from clawsched.sched import runs as run_svc
 from clawsched.sched.states import ApprovalStatus
@@ -105,3 +105,9 @@ def _head(store: Store, run: Any, stream: str) -> dict[str, Any]:
     total = getattr(run, f"shell_{stream}_bytes", None) or len(data)
     return {"text": data[:OUTPUT_SHOWN_BYTES].decode(errors="replace"), "bytes": max(total, len(data)),
             "cut": len(data) > OUTPUT_SHOWN_BYTES}
+
+
+def messages_page(store: Store) -> dict[str, Any]:
+    """The latest messages between agents (the inbox queue), newest first."""
+    rows = [{**messages.as_dict(m), "created": when(m.created_at)} for m in messages.recent(store, RECENT_RUNS * 2)]
+    return {"messages": rows}
