@@ -12,7 +12,7 @@ from clawsched.cli.command import command
 from clawsched.cli.context import CliContext
 from clawsched.cli.output import emit_json
 
-_MARK = {"create": "+", "update": "~", "remove": "-", "unchanged": "="}
+_MARK = {"create": "+", "update": "~", "adopt": ">", "remove": "-", "unchanged": "="}
 
 
 @command(None, "apply")
@@ -20,7 +20,9 @@ _MARK = {"create": "+", "update": "~", "remove": "-", "unchanged": "="}
 @click.option("--dry-run", is_flag=True, help="Print the plan (created, changed field by field, removed); "
               "write nothing.")
 @click.option("--prune", is_flag=True, help="Also remove jobs of the manifest's workflows it no longer names.")
-def apply(obj: CliContext, as_json: bool, manifest: str, dry_run: bool, prune: bool) -> None:
+@click.option("--adopt-by", type=click.Choice(["name"]), help="Take over jobs not made by a manifest whose name "
+              "is a task's name: moved to the task's stable id, with their runs and history.")
+def apply(obj: CliContext, as_json: bool, manifest: str, dry_run: bool, prune: bool, adopt_by: str | None) -> None:
     """Create or update the jobs MANIFEST describes (a file, or - for stdin), all in one transaction.
 
     Each task is a job with the stable id sha256(workflow_id:task_id); `trigger: {parent, on}` becomes a
@@ -29,7 +31,8 @@ def apply(obj: CliContext, as_json: bool, manifest: str, dry_run: bool, prune: b
     from clawsched.sched.manifests import applying, document
 
     text, source = _read(manifest)
-    plan = applying.apply(obj.store, document.load(text, source), dry_run=dry_run, prune=prune)
+    plan = applying.apply(obj.store, document.load(text, source), dry_run=dry_run, prune=prune,
+                          adopt_by=adopt_by)
     if plan.changed and not dry_run and obj.settings.redis_url:
         obj.wake("manifest applied")
     if as_json:
@@ -76,7 +79,8 @@ def _plan_lines(plan: Any, dry_run: bool) -> list[str]:
         lines += [f"    {k}: {_text(shown(k, a))} -> {_text(shown(k, b))}" for k, (a, b) in item.changes.items()]
     s = plan.summary()
     verb = "would be " if dry_run else ""
-    lines.append(f"{s['create']} {verb}created, {s['update']} {verb}changed, {s['remove']} {verb}removed, "
+    adopted = f"{s['adopt']} {verb}adopted, " if s["adopt"] else ""
+    lines.append(f"{s['create']} {verb}created, {s['update']} {verb}changed, {adopted}{s['remove']} {verb}removed, "
                  f"{s['unchanged']} unchanged" + (" (dry run: nothing written)" if dry_run else ""))
     return lines
 

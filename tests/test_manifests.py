@@ -61,7 +61,7 @@ def plan_of(run_cli, *args: str, expect: int = 0) -> dict[str, Any]:
 def test_apply_seed_manifest_creates_the_chain_and_a_second_apply_changes_nothing(run_cli, write, store):
     path = write(SEED)
     first = plan_of(run_cli, path)
-    assert first["summary"] == {"create": 3, "update": 0, "remove": 0, "unchanged": 0}
+    assert first["summary"] == {"create": 3, "update": 0, "adopt": 0, "remove": 0, "unchanged": 0}
     build, deploy, verify = (jobs.get(store, sid("deploy-pipeline", t)) for t in ("build", "deploy", "verify"))
     assert (build.parent_id, deploy.parent_id, verify.parent_id) == (None, build.id, deploy.id)
     assert (deploy.trigger_on, verify.trigger_on) == ("success", "success")
@@ -166,3 +166,35 @@ def test_a_bad_manifest_is_refused_naming_the_field(run_cli, write, store, chang
     assert named in out and "Traceback" not in out
     assert jobs.list_jobs(store) == []
     assert "cannot be read" in run_cli("apply", "/nonexistent.yaml", expect=2).output
+
+
+def test_adopt_by_name_takes_over_jobs_with_their_history(run_cli, write, store):
+    from clawsched.sched import runs
+
+    build = jobs.create(store, {"name": "Build", "schedule_cron": "0 2 * * *", "session_target": "shell",
+                                "payload_message": "make", "run_timeout_ms": 600000})
+    deploy = jobs.create(store, {"name": "Deploy", "parent_id": build.id, "trigger_on": "success",
+                                 "session_target": "shell", "payload_message": "fly deploy", "run_timeout_ms": 300000})
+    run_id = jobs.run_now(store, build.id)
+    path = write(SEED)
+    preview = plan_of(run_cli, path, "--adopt-by", "name", "--dry-run")
+    actions = {i["task"]: i["action"] for i in preview["items"]}
+    assert actions == {"build": "adopt", "deploy": "adopt", "verify": "create"}
+    build_item = next(i for i in preview["items"] if i["task"] == "build")
+    assert build_item["changes"]["id"] == {"from": build.id, "to": sid("deploy-pipeline", "build")}
+    assert build_item["changes"]["payload_message"] == {"from": "make", "to": "npm run build"}
+    assert jobs.get(store, build.id).name == "Build"  # the dry run moved nothing
+    plan_of(run_cli, path, "--adopt-by", "name")
+    new_build, new_deploy = jobs.get(store, sid("deploy-pipeline", "build")), jobs.get(store, sid("deploy-pipeline",
+                                                                                                 "deploy"))
+    assert new_deploy.parent_id == new_build.id and new_build.origin == "manifest:deploy-pipeline/build"
+    assert runs.get(store, run_id).job_id == new_build.id  # the history came along
+    assert {j.id for j in jobs.list_jobs(store)}.isdisjoint({build.id, deploy.id})
+    assert plan_of(run_cli, path)["changed"] is False
+
+
+def test_adopt_by_name_refuses_an_ambiguous_name(run_cli, write, store):
+    for _ in range(2):
+        jobs.create(store, {"name": "Build", "schedule_cron": "0 2 * * *", "payload_message": "x"})
+    assert "2 jobs are named 'Build'" in run_cli("apply", write(SEED), "--adopt-by", "name", expect=2).output
+    assert len(jobs.list_jobs(store)) == 2

@@ -17,6 +17,7 @@ from clawsched.sched import jobs
 from clawsched.sched.errors import SpecError
 from clawsched.sched.manifests import compiling, planning
 from clawsched.sched.manifests.document import Manifest, Task, Workflow
+from clawsched.sched.store import rekey
 from clawsched.sched.store.engine import Store
 from clawsched.sched.store.listing import MASK
 from clawsched.sched.store.models import Job, Run, utcnow
@@ -26,18 +27,21 @@ _RESCHEDULE = ("schedule_kind", "schedule_cron", "schedule_tz", "schedule_at", "
 
 
 def apply(store: Store, manifest: Manifest, *, dry_run: bool = False, prune: bool = False,
-          now: datetime | None = None) -> planning.Plan:
+          adopt_by: str | None = None, now: datetime | None = None) -> planning.Plan:
     """Make the stored jobs what ``manifest`` says; with ``prune`` also remove the managed jobs of its
-    workflows that it no longer names. Returns the plan (written unless ``dry_run``)."""
+    workflows that it no longer names; with ``adopt_by="name"`` take over unmanaged jobs of a task's name
+    (moved to the stable id with their history). Returns the plan (written unless ``dry_run``)."""
     now = now or utcnow()
     desired = compile_manifest(manifest)
     workflows = {wf.id for wf in manifest.workflows}
     with store.session() as s:
         ids = [d.columns["id"] for d in desired]
         current = {j.id: _columns(j) for j in s.scalars(select(Job).where(Job.id.in_(ids)))}
-        _check_outside_parents(s, desired)
+        adopt = _adoptable(s, [d for d in desired if d.columns["id"] not in current]) if adopt_by else {}
+        current.update({new: _columns(s.get(Job, old)) for new, old in adopt.items()})
+        _check_outside_parents(s, desired, set(adopt.values()))
         removable = _managed(s, workflows) if prune else {}
-        plan = planning.make_plan(desired, current, removable)
+        plan = planning.make_plan(desired, current, removable, adopt)
         if not dry_run:
             _write(s, plan, now)
     return plan
@@ -65,9 +69,28 @@ def compile_manifest(manifest: Manifest) -> list[planning.Desired]:
     return out
 
 
-def _check_outside_parents(s: Any, desired: list[planning.Desired]) -> None:
-    """A parent named by id (``clawsched.parent_id``) rather than by task must already exist."""
-    ours = {d.columns["id"] for d in desired}
+def _adoptable(s: Any, missing: list[planning.Desired]) -> dict[str, str]:
+    """Stable id -> id of the one unmanaged job with the task's name; a name two such jobs share is refused."""
+    names = {d.columns["name"] for d in missing}
+    found: dict[str, list[str]] = {}
+    for job in s.scalars(select(Job).where(Job.name.in_(names)).order_by(Job.created_at, Job.id)):
+        if compiling.owner(job.origin) is None:
+            found.setdefault(job.name, []).append(job.id)
+    adopt: dict[str, str] = {}
+    for d in missing:
+        ids = found.get(d.columns["name"], [])
+        if len(ids) > 1:
+            raise SpecError(f"--adopt-by name: {len(ids)} jobs are named {d.columns['name']!r} ({', '.join(ids)}); "
+                            "rename or delete all but one, then apply again", field="name")
+        if ids:
+            adopt[d.columns["id"]] = ids[0]
+    return adopt
+
+
+def _check_outside_parents(s: Any, desired: list[planning.Desired], adopted: set[str]) -> None:
+    """A parent named by id (``clawsched.parent_id``) rather than by task must already exist (and not be
+    a job this apply moves to a new id)."""
+    ours = {d.columns["id"] for d in desired} | adopted
     outside = {d.columns["parent_id"]: d for d in desired if d.columns.get("parent_id") not in (None, *ours)}
     if not outside:
         return
@@ -122,7 +145,10 @@ def _write(s: Any, plan: planning.Plan, now: datetime) -> None:
             job.next_run_at = jobs.first_fire(job, now)
             job.created_at = job.updated_at = now
             s.add(job)
-        elif item.action == planning.UPDATE and item.columns is not None:
+        elif item.action in (planning.UPDATE, planning.ADOPT) and item.columns is not None:
+            if item.adopted_from:
+                rekey.rekey_job(s, item.adopted_from, item.job_id)
+                s.expire_all()
             job = s.get(Job, item.job_id)
             for key, value in item.columns.items():
                 setattr(job, key, value)

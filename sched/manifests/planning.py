@@ -13,7 +13,7 @@ from typing import Any
 
 from clawsched.sched.store.listing import MASK
 
-CREATE, UPDATE, UNCHANGED, REMOVE = "create", "update", "unchanged", "remove"
+CREATE, UPDATE, UNCHANGED, REMOVE, ADOPT = "create", "update", "unchanged", "remove", "adopt"
 SECRET_FIELDS = ("delivery_secret", "env")
 
 
@@ -35,6 +35,7 @@ class Item:
     task: str | None
     changes: dict[str, tuple[Any, Any]] = field(default_factory=dict)
     columns: dict[str, Any] | None = None
+    adopted_from: str | None = None  # the id of the job taken over (``--adopt-by name``)
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,7 @@ class Plan:
         return any(i.action != UNCHANGED for i in self.items)
 
     def summary(self) -> dict[str, int]:
-        return {a: sum(1 for i in self.items if i.action == a) for a in (CREATE, UPDATE, REMOVE, UNCHANGED)}
+        return {a: sum(1 for i in self.items if i.action == a) for a in (CREATE, UPDATE, ADOPT, REMOVE, UNCHANGED)}
 
 
 def keep_secrets(desired: Mapping[str, Any], current: Mapping[str, Any]) -> dict[str, Any]:
@@ -67,9 +68,11 @@ def changes(desired: Mapping[str, Any], current: Mapping[str, Any]) -> dict[str,
 
 
 def make_plan(desired: Sequence[Desired], current: Mapping[str, Mapping[str, Any]],
-              removable: Mapping[str, tuple[str, str, str]]) -> Plan:
-    """``current``: stored columns of the jobs with the desired ids; ``removable``: id -> (workflow, task,
+              removable: Mapping[str, tuple[str, str, str]], adopt: Mapping[str, str] | None = None) -> Plan:
+    """``current``: stored columns of the jobs with the desired ids (for an adopted job, the columns of the
+    job it takes over, named in ``adopt``: stable id -> old id); ``removable``: id -> (workflow, task,
     name) of stored jobs that may be removed (``--prune``) when the manifest no longer has them."""
+    adopt = adopt or {}
     items: list[Item] = []
     for want in desired:
         job_id, name = want.columns["id"], want.columns["name"]
@@ -79,6 +82,10 @@ def make_plan(desired: Sequence[Desired], current: Mapping[str, Mapping[str, Any
             continue
         wanted = keep_secrets(want.columns, stored)
         diff = changes(wanted, stored)
+        if job_id in adopt:
+            diff = {"id": (adopt[job_id], job_id), **diff}
+            items.append(Item(ADOPT, job_id, name, want.workflow, want.task, diff, wanted, adopt[job_id]))
+            continue
         items.append(Item(UPDATE if diff else UNCHANGED, job_id, name, want.workflow, want.task, diff, wanted))
     kept = {w.columns["id"] for w in desired}
     for job_id, (workflow, task, name) in removable.items():
