@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 import tempfile
 import urllib.request
@@ -58,6 +59,7 @@ def fleet() -> Iterator[dict[str, Any]]:
             pg.stop()
         except Exception:  # noqa: BLE001 - already stopped
             pass
+        shutil.rmtree(root / "pg", ignore_errors=True)  # the cluster; the hosts' logs stay in root
 
 
 def _env(fleet: dict[str, Any], host: str, **extra: str) -> dict[str, str]:
@@ -114,7 +116,7 @@ def _live(fleet: dict[str, Any]) -> tuple[int, int]:
     return len(checks["beat"]["live"]), len(checks["worker"]["live"])
 
 
-def _jobs(store: Any) -> dict[str, list[str]]:
+def _jobs(store: Any, root: Path) -> dict[str, list[str]]:
     from clawsched.sched import jobs
 
     common = {"session_target": "shell", "run_timeout_ms": 60_000, "overlap_policy": "allow"}
@@ -128,7 +130,7 @@ def _jobs(store: Any) -> dict[str, list[str]]:
     long = jobs.create(store, {"name": "long", "payload_message": "sleep 120", "schedule_kind": "cron",
                                "schedule_cron": "0 0 1 1 *", **common, "run_timeout_ms": 300_000}).id
     # at-least-once: its replay finds the mark the killed run left and ends at once
-    mark = Path(tempfile.mkdtemp(prefix="clawsched-fleet-mark-")) / "ran"
+    mark = root / "long-again-ran"
     again = jobs.create(store, {"name": "long again", "payload_message": f"test -e {mark} || {{ touch {mark}; "
                                 "sleep 120; }", "schedule_kind": "cron", "schedule_cron": "0 0 1 1 *", **common,
                                 "run_timeout_ms": 300_000, "delivery_guarantee": "at-least-once"}).id
@@ -207,7 +209,7 @@ def test_a_fleet_on_network_namespaces_survives_its_faults(fleet):
 
     store = Store(fleet["pg"].url)
     procs = _start_fleet(fleet)
-    ids = _jobs(store)
+    ids = _jobs(store, fleet["root"])
     faults = _outages(fleet, store, procs, ids)
     wait_for(lambda: sum(r.trigger == "schedule" for r in _runs(store)) >= 520, timeout=180, interval=0.5,
              what="520 fires")
