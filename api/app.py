@@ -33,6 +33,8 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI
                               "probes needs `Authorization: Bearer <token>`.")
     app.state.runtime = rt
     app.state.api_token = resolve_token(settings)
+    # the token's name, what the audit log records as the actor of a change made through the API
+    app.state.api_token_name = "CLAWSCHED_API_TOKEN" if settings.api_token else "api-token file"
     errors.install(app)
     unauthorized = errors_of(401)  # documented on every protected route, in the one error shape
     for router, protected in routes.ROUTERS:

@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import Request
 
+from clawsched.sched.audit import Actor, Source
 from clawsched.sched.runtime import Runtime
 from clawsched.sched.settings import Settings
 from clawsched.sched.store.engine import Store
@@ -15,6 +16,11 @@ from clawsched.sched.store.engine import Store
 def runtime(request: Request) -> Runtime:
     rt: Runtime = request.app.state.runtime
     return rt
+
+
+def actor(request: Request) -> Actor:
+    """Who a change through the API is by, for the audit log: the name of the token it carried."""
+    return Actor(str(getattr(request.app.state, "api_token_name", "api token")), Source.API)
 
 
 def store(request: Request) -> Store:

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import click
 
+from clawsched.cli import job_views
 from clawsched.cli.command import command, load_json
 from clawsched.cli.context import CliContext
 from clawsched.cli.fires import print_fires
@@ -25,6 +26,13 @@ def jobs() -> None:
 
     Pass the JSON inline, as @file.json, or - to read stdin. `clawsched schema jobs` lists every field.
     """
+
+
+def _actor() -> Any:
+    """The OS user, the actor the audit log records for a change made here (imported only to write)."""
+    from clawsched.sched.audit import Actor
+
+    return Actor.cli()
 
 
 def local_time(instant: datetime | None, tz: str) -> str | None:
@@ -61,6 +69,7 @@ TARGETS = ("shell", "main", "isolated", "session")
                    "(shell, main, isolated, session).")
 def jobs_list(obj: CliContext, as_json: bool, kind: str | None) -> None:
     """List jobs with their status and next run (in each job's time zone)."""
+    from clawsched.cli import job_changes
     from clawsched.sched.store import listing  # the driver alone: no SQLAlchemy, no ORM, no schedules
 
     with listing.reader(obj.settings.database_url, lambda: obj.store) as db:
@@ -73,9 +82,10 @@ def jobs_list(obj: CliContext, as_json: bool, kind: str | None) -> None:
         return
     table(
         [(j["id"][:12], j["name"], j["session_target"], _schedule_text(j), j["status"],
-          local_time(j["next_run_at"], j["schedule_tz"])) for j in rows],
-        ["id", "name", "target", "schedule", "status", "next run"],
+          local_time(j["next_run_at"], j["schedule_tz"]), job_changes.pause_text(j, local_time)) for j in rows],
+        ["id", "name", "target", "schedule", "status", "next run", "paused"],
     )
+
 
 
 @command(jobs, "get", short_lived=True)
@@ -150,7 +160,7 @@ def jobs_add(obj: CliContext, as_json: bool, spec: str, dry_run: bool, at: str |
         job = shortcuts.watchdog(job)
     if at or in_:
         job = shortcuts.one_shot(job, at=at, in_=in_, now=now)
-    _saved(obj, svc.create(obj.store, job, now=now, dry_run=dry_run), as_json, "added", dry_run)
+    _saved(obj, svc.create(obj.store, job, now=now, dry_run=dry_run, actor=_actor()), as_json, "added", dry_run)
 
 
 @command(jobs, "update")
@@ -161,7 +171,8 @@ def jobs_update(obj: CliContext, as_json: bool, job_id: str, patch: str, dry_run
     """Change some fields of a job (a partial JSON spec)."""
     from clawsched.sched import jobs as svc
 
-    job = svc.update(obj.store, obj.resolve("job", job_id), load_json(patch, "patch"), dry_run=dry_run)
+    job = svc.update(obj.store, obj.resolve("job", job_id), load_json(patch, "patch"), dry_run=dry_run,
+                     actor=_actor())
     _saved(obj, job, as_json, "updated", dry_run)
 
 
@@ -183,7 +194,7 @@ def jobs_validate(obj: CliContext, as_json: bool, spec: str) -> None:
 def _toggle(obj: CliContext, as_json: bool, job_id: str, enabled: bool) -> None:
     from clawsched.sched import jobs as svc
 
-    job = svc.set_enabled(obj.store, obj.resolve("job", job_id), enabled)
+    job = svc.set_enabled(obj.store, obj.resolve("job", job_id), enabled, actor=_actor())
     obj.wake("job toggled")
     if as_json:
         emit_json({"ok": True, "id": job.id, "enabled": job.enabled})
@@ -219,7 +230,7 @@ def jobs_delete(obj: CliContext, as_json: bool, job_id: str, cascade: bool) -> N
         names = ", ".join(f"{c['job'].id[:12]} ({c['job'].name})" for c in children)
         raise Conflict(f"job {job_id} has {len(children)} child job(s): {names}; deleting it deletes them too: "
                        "pass --yes (or --cascade) to go ahead, or first give them another parent_id")
-    removed = svc.delete_job(obj.store, job_id)
+    removed = svc.delete_job(obj.store, job_id, actor=_actor())
     emit_json({"ok": True, "deleted": removed}) if as_json else click.echo(f"deleted {removed} job(s)")
 
 
@@ -239,7 +250,7 @@ def jobs_run(obj: CliContext, as_json: bool, job_id: str, wait_: bool, follow: b
     clash = run_watch.overlap(obj, job_id)
     run_id = svc.run_now(obj.store, job_id)
     woken = obj.wake("run now") if obj.settings.redis_url else False
-    workers, notice = _takers(obj)
+    workers, notice = job_views.takers(obj)
     if as_json and not (wait_ or follow):
         emit_json({"ok": True, "enqueued": True, "runId": run_id, "beatWoken": woken, "workersLive": workers,
                    "overlap": clash, **({"warning": notice} if notice else {})})
@@ -266,29 +277,6 @@ def _finish_waiting(obj: CliContext, as_json: bool, run_id: str, follow: bool, t
     sys.exit(run_watch.exit_code(run))
 
 
-def _takers(obj: CliContext) -> tuple[int | None, str | None]:
-    """How many workers are alive to take a run (None: unknown), and what to tell the user when none is."""
-    from clawsched.sched.coordination import presence
-    from clawsched.sched.coordination.connection import probe
-
-    wait = "the run is recorded and will wait until one starts (`clawsched worker` or `clawsched up`)"
-    if not obj.settings.redis_url:
-        return None, f"no Redis is configured, so no worker can take it yet; {wait}"
-    try:
-        workers = len(presence.live(probe(obj.settings.redis_url), obj.settings)["worker"])
-    except Exception as exc:
-        return None, f"Redis at {obj.settings.redis_url.split('@')[-1]} is down ({type(exc).__name__}); {wait}"
-    return workers, None if workers else f"no worker is alive to take it; {wait}"
-
-
-def _job_json(node: dict) -> dict:  # type: ignore[type-arg]
-    job = node["job"]
-    return {"id": job.id, "name": job.name, "enabled": job.enabled, "trigger_on": job.trigger_on,
-            "trigger_delay_s": job.trigger_delay_s, "trigger_condition": job.trigger_condition,
-            "agent_id": job.agent_id, "session_target": job.session_target,
-            "approval_required": job.approval_required, "children": [_job_json(c) for c in node["children"]]}
-
-
 @command(jobs, "tree")
 @click.argument("job_id", required=False)
 def jobs_tree(obj: CliContext, as_json: bool, job_id: str | None) -> None:
@@ -298,7 +286,7 @@ def jobs_tree(obj: CliContext, as_json: bool, job_id: str | None) -> None:
 
     forest = svc.tree(obj.store, obj.resolve_opt("job", job_id))
     if as_json:
-        emit_json([_job_json(n) for n in forest])
+        emit_json([job_views.job_json(n) for n in forest])
         return
     lines = chains.render_forest(forest)
     click.echo("\n".join(lines) if lines else "(no jobs)")
@@ -312,7 +300,7 @@ def jobs_cancel(obj: CliContext, as_json: bool, job_id: str, no_cascade: bool) -
     from clawsched.sched import jobs as svc
     from clawsched.sched.coordination import cancels
 
-    result = svc.cancel(obj.store, obj.resolve("job", job_id), cascade=not no_cascade)
+    result = svc.cancel(obj.store, obj.resolve("job", job_id), cascade=not no_cascade, actor=_actor())
     cancels.announce(obj.redis, obj.settings, result["running"])
     obj.wake("job cancelled")
     if as_json:
@@ -363,3 +351,43 @@ def jobs_reject(obj: CliContext, as_json: bool, job_id: str, reason: tuple[str, 
     approval = approvals.reject(obj.store, obj.resolve("job", job_id), by=by, reason=" ".join(reason) or None,
                                 approval_id=obj.resolve_opt("approval", approval_id))
     _approval_out(approval, as_json, "rejected")
+
+
+
+@command(jobs, "pause")
+@click.argument("job_id")
+@click.option("--reason", required=True, help="Why the job is paused (shown by `jobs list` and `jobs get`).")
+@click.option("--until", "until", help="Resume by itself at this ISO-8601 instant (UTC without an offset).")
+def jobs_pause(obj: CliContext, as_json: bool, job_id: str, reason: str, until: str | None) -> None:
+    """Pause a job with a note: it does not fire until `jobs resume` (or --until)."""
+    from clawsched.cli import job_changes
+    from clawsched.sched import pauses
+
+    job = pauses.pause(obj.store, obj.resolve("job", job_id), reason=reason, until=job_changes.instant(until),
+                       actor=_actor())
+    obj.wake("job paused")
+    end = f" until {local_time(job.paused_until, job.schedule_tz)}" if job.paused_until else ""
+    job_changes.show(job, as_json, f"job {job.id} paused by {job.paused_by}{end}: {job.paused_reason}")
+
+
+@command(jobs, "resume")
+@click.argument("job_id")
+def jobs_resume(obj: CliContext, as_json: bool, job_id: str) -> None:
+    """End a job's pause; the fires it held back follow the job's catchup policy (docs/jobs-audit-budgets.md)."""
+    from clawsched.cli import job_changes
+    from clawsched.sched import pauses
+
+    job = pauses.resume(obj.store, obj.resolve("job", job_id), actor=_actor())
+    obj.wake("job resumed")
+    next_run = local_time(job.next_run_at, job.schedule_tz) or "-"
+    job_changes.show(job, as_json, f"job {job.id} resumed; next run {next_run}")
+
+
+@command(jobs, "history")
+@click.argument("job_id")
+@click.option("--limit", type=click.IntRange(1, 500), default=50, show_default=True, help="Entries to show.")
+def jobs_history(obj: CliContext, as_json: bool, job_id: str, limit: int) -> None:
+    """Every change to a job (also a deleted one): when, what, who, from where, and the field diff."""
+    from clawsched.cli import job_changes
+
+    job_changes.history(obj, job_id, limit, as_json)

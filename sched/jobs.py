@@ -14,11 +14,12 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy import update as sql_update
 
-from clawsched.sched import runs
+from clawsched.sched import audit, runs
+from clawsched.sched.audit import Action, Actor
 from clawsched.sched.errors import Conflict, NotFound, SpecError
 from clawsched.sched.paging import Page
 from clawsched.sched.paging import page as paging_page
-from clawsched.sched.rules import schedules
+from clawsched.sched.rules import pausing, schedules
 from clawsched.sched.states import RunStatus, ScheduleKind, Trigger
 from clawsched.sched.store.engine import Store
 from clawsched.sched.store.listing import masked
@@ -29,8 +30,10 @@ log = logging.getLogger(__name__)
 MAX_CHAIN_DEPTH = 10
 
 
-def create(store: Store, data: Mapping[str, Any], *, now: datetime | None = None, dry_run: bool = False) -> Job:
-    """Validate and insert a job; with ``dry_run`` validate everything and write nothing."""
+def create(store: Store, data: Mapping[str, Any], *, now: datetime | None = None, dry_run: bool = False,
+           actor: Actor = audit.INTERNAL) -> Job:
+    """Validate and insert a job; with ``dry_run`` validate everything and write nothing. The audit entry
+    (``actor``, every field set) is written in the same transaction."""
     from clawsched.sched import specs  # pydantic: only writes pay for it, not `jobs list`
 
     now = now or utcnow()
@@ -52,7 +55,15 @@ def create(store: Store, data: Mapping[str, Any], *, now: datetime | None = None
             return job
         s.add(job)
         s.flush()
+        audit.record(s, job.id, Action.ADD, actor, now=now, changes=audit.field_diff({}, user_fields(job)))
         return job
+
+
+def user_fields(job: Job) -> dict[str, Any]:
+    """The job's user-set fields (its spec, not its bookkeeping): what an audit diff compares."""
+    from clawsched.sched import specs
+
+    return {f: getattr(job, f, None) for f in specs.FIELDS if f not in specs.INPUT_ONLY}
 
 
 def _unmasked(patch: Mapping[str, Any], job: Job) -> dict[str, Any]:
@@ -69,8 +80,9 @@ def _unmasked(patch: Mapping[str, Any], job: Job) -> dict[str, Any]:
 
 
 def update(store: Store, job_id: str, patch: Mapping[str, Any], *, now: datetime | None = None,
-           dry_run: bool = False) -> Job:
-    """Apply a partial change; the merged record is validated as a whole."""
+           dry_run: bool = False, actor: Actor = audit.INTERNAL) -> Job:
+    """Apply a partial change; the merged record is validated as a whole. The audit entry (the field diff)
+    is written in the same transaction; a change that changes nothing records nothing."""
     from clawsched.sched import specs
 
     now = now or utcnow()
@@ -91,12 +103,22 @@ def update(store: Store, job_id: str, patch: Mapping[str, Any], *, now: datetime
         re_enabled = bool(columns.get("enabled")) and not job.enabled
         if dry_run:  # detached: the changes below are shown, never flushed
             s.expunge(job)
+        before = user_fields(job)
         for key, value in columns.items():
             setattr(job, key, value)
         if schedule_changed or re_enabled or spec.run_now:
             job.next_run_at = first_fire(job, now, run_now=spec.run_now)
+            _keep_pause(job)
         job.updated_at = now
+        if not dry_run and (changes := audit.field_diff(before, user_fields(job))):
+            audit.record(s, job.id, Action.UPDATE, actor, now=now, changes=changes)
         return job
+
+
+def _keep_pause(job: Job) -> None:
+    """A paused job stays paused through a reschedule: nothing fires before its pause ends."""
+    if job.paused_at is not None:
+        job.next_run_at = pausing.next_run_of_paused(job)
 
 
 _SCHEDULE_FIELDS = ("schedule_kind", "schedule_cron", "schedule_tz", "schedule_at", "schedule_every_ms",
@@ -114,22 +136,33 @@ def first_fire(job: Job, now: datetime, *, run_now: bool = False) -> datetime | 
     return schedules.Schedule.of(job).next_after(now)
 
 
-def set_enabled(store: Store, job_id: str, enabled: bool, *, now: datetime | None = None) -> Job:
+def set_enabled(store: Store, job_id: str, enabled: bool, *, now: datetime | None = None,
+                actor: Actor = audit.INTERNAL) -> Job:
     now = now or utcnow()
     with store.session() as s:
         job = _load(s, job_id)
         if enabled and not job.enabled:
             job.next_run_at = first_fire(job, now)
+            _keep_pause(job)
+        if enabled != job.enabled:
+            audit.record(s, job.id, Action.ENABLE if enabled else Action.DISABLE, actor, now=now,
+                         changes={"enabled": [job.enabled, enabled]})
         job.enabled = enabled
         job.updated_at = now
         return job
 
 
-def delete_job(store: Store, job_id: str) -> int:
-    """Delete a job, its runs and its descendants (chains cascade). Returns how many jobs went."""
+def delete_job(store: Store, job_id: str, *, actor: Actor = audit.INTERNAL, now: datetime | None = None) -> int:
+    """Delete a job, its runs and its descendants (chains cascade). Returns how many jobs went. Each
+    deleted job gets an audit entry (its last fields), in the same transaction."""
+    now = now or utcnow()
     with store.session() as s:
         _load(s, job_id)
         ids = [job_id, *descendants(s, job_id)]
+        for gone in s.scalars(select(Job).where(Job.id.in_(ids))):
+            note = None if gone.id == job_id else f"a descendant of {job_id}, deleted with it"
+            audit.record(s, gone.id, Action.DELETE, actor, now=now, note=note,
+                         changes=audit.field_diff(user_fields(gone), {}))
         s.execute(delete(Run).where(Run.job_id.in_(ids)))
         s.execute(delete(Job).where(Job.id.in_(ids)))
         return len(ids)
@@ -198,6 +231,7 @@ def prune_expired(store: Store, now: datetime | None = None) -> int:
         q = select(Job).where(Job.enabled.is_(False), Job.ttl_hours.is_not(None), Job.last_run_at.is_not(None))
         for job in s.scalars(q):
             if job.last_run_at and job.last_run_at + timedelta(hours=job.ttl_hours or 0) <= now:
+                audit.record(s, job.id, Action.DELETE, audit.SCHEDULER, now=now, note="ttl_hours passed")
                 s.delete(job)
                 removed += 1
     return removed
@@ -256,7 +290,7 @@ def _load(s: Any, job_id: str) -> Job:
 
 
 def cancel(store: Store, job_id: str, *, cascade: bool = True, reason: str = "cancelled by operator",
-           now: datetime | None = None) -> dict[str, Any]:
+           now: datetime | None = None, actor: Actor = audit.INTERNAL) -> dict[str, Any]:
     """Disable a job (and, with ``cascade``, its descendants) and cancel their open runs.
 
     Pending, queued, running and awaiting-approval runs become ``cancelled`` (guarded per status), and
@@ -270,6 +304,9 @@ def cancel(store: Store, job_id: str, *, cascade: bool = True, reason: str = "ca
     with store.session() as s:
         _load(s, job_id)
         ids = [job_id, *(descendants(s, job_id) if cascade else [])]
+        for was in s.scalars(select(Job.id).where(Job.id.in_(ids), Job.enabled.is_(True))):
+            audit.record(s, was, Action.DISABLE, actor, now=now, changes={"enabled": [True, False]},
+                         note=f"cancelled: {reason}")
         s.execute(sql_update(Job).where(Job.id.in_(ids)).values(enabled=False, updated_at=now))
         cancelled = runs.cancel_for_jobs(s, ids, reason, now)
         s.execute(

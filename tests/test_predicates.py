@@ -52,12 +52,13 @@ TARGETS = ("shell", "isolated", "main", "session")
 GUARANTEES = ("at-most-once", "at-least-once")
 TRIGGERS = ("schedule", "manual", "chain", "retry", "replay", "spawn")
 KEYS = (None, "k-1")
+PAUSED = (False, True)
 
 
 def sample_rows(store: Any) -> list[tuple[Job, Run]]:
     """Every combination of the columns the conditions read, as jobs and runs in the database."""
     now, job_rows, run_rows = utcnow(), [], []
-    for enabled, pool, target, guarantee in itertools.product(ENABLED, POOLS, TARGETS, GUARANTEES):
+    for enabled, pool, target, guarantee, paused in itertools.product(ENABLED, POOLS, TARGETS, GUARANTEES, PAUSED):
         job_id = new_id()
         job_rows.append({"id": job_id, "name": f"{target}/{pool}", "payload_message": "x", "enabled": enabled,
                          "resource_pool": pool, "session_target": target, "delivery_guarantee": guarantee,
@@ -66,7 +67,8 @@ def sample_rows(store: Any) -> list[tuple[Job, Run]]:
                          "starting_deadline_s": 60 if guarantee == "at-least-once" and pool is None else None,
                          "schedule_to_start_s": 30 if pool == "" and enabled else None,
                          # the superseding gate's column
-                         "overlap_policy": "cancel_other" if pool == "gpu" and target == "shell" else "skip"})
+                         "overlap_policy": "cancel_other" if pool == "gpu" and target == "shell" else "skip",
+                         "paused_at": now if paused else None})
         run_rows += [{"id": new_id(), "job_id": job_id, "status": "queued", "trigger": trigger,
                       "idempotency_key": key, "created_at": now} for trigger, key in itertools.product(TRIGGERS, KEYS)]
     with store.session() as s:
@@ -74,7 +76,7 @@ def sample_rows(store: Any) -> list[tuple[Job, Run]]:
         s.execute(insert(RUNS), run_rows)
     with store.read() as s:
         pairs = [(j, r) for j, r in s.execute(select(Job, Run).join(Run, Run.job_id == Job.id)).all()]
-    assert len(pairs) == len(run_rows) == 48 * 12
+    assert len(pairs) == len(run_rows) == 96 * 12
     return pairs
 
 
@@ -102,7 +104,7 @@ def test_the_gates_free_exactly_the_runs_they_are_meant_to(store):
     expected = {r.id for j, r in pairs
                 if (j.enabled or r.trigger not in ("chain", "retry"))
                 and j.session_target == "shell" and j.starting_deadline_s is None and j.schedule_to_start_s is None
-                and j.overlap_policy != "cancel_other"}
+                and j.overlap_policy != "cancel_other" and (j.paused_at is None or r.trigger == "manual")}
     assert free == expected == matching_in_sql(store, FREE)
     ready = {r.id for j, r in pairs if j.delivery_guarantee == "at-most-once" or r.idempotency_key is not None}
     assert ready == {r.id for j, r in pairs if holds(starting.KEY_READY, j, r)}
@@ -142,7 +144,7 @@ def test_the_conditions_in_use_compare_only_columns_that_cannot_be_null():
 
 def test_all_free_is_every_gates_condition():
     assert FREE == AllOf(tuple(g.free for g in gates.GATES))
-    assert [g.name for g in gates.GATES] == ["disabled", "deadline", "superseding", "gateway"]
+    assert [g.name for g in gates.GATES] == ["disabled", "paused", "deadline", "superseding", "gateway"]
     assert gates.all_free(()) == AllOf(())
 
 

@@ -26,8 +26,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from clawsched.sched.rules import misfire
-from clawsched.sched.rules.predicates import AllOf, AnyOf, Condition, IsNull, IsTrue, NotIn, job, run
+from clawsched.sched.rules import misfire, pausing
+from clawsched.sched.rules.predicates import AllOf, AnyOf, Condition, Equals, IsNull, IsTrue, NotIn, job, run
 from clawsched.sched.runtime import Runtime
 from clawsched.sched.states import OverlapPolicy, SessionTarget, Trigger
 from clawsched.sched.store import starting
@@ -87,6 +87,13 @@ def _deadline(rt: Runtime, job_row: Job, run_row: Run, now: datetime) -> Blocked
     return None if late is None else Blocked(late.text, missed=True)
 
 
+def _paused(rt: Runtime, job_row: Job, run_row: Run, now: datetime) -> Blocked | None:
+    """A run of a paused job that was on its way when the pause began is skipped (manual runs go)."""
+    if not pausing.is_paused(job_row.paused_at, job_row.paused_until, now):
+        return None  # the pause ran out: the upkeep pass has not cleared it yet
+    return Blocked(f"job {job_row.id} is paused by {job_row.paused_by}: {job_row.paused_reason}")
+
+
 def _superseding(rt: Runtime, job_row: Job, run_row: Run, now: datetime) -> Blocked | None:
     """Overlap ``cancel_other``: a run that cancelled the running one starts once that one's worker has
     stopped it (SIGTERM, its grace, SIGKILL) and finalised it; at most ``stale_after_s`` after the cancel."""
@@ -112,6 +119,7 @@ def _gateway(rt: Runtime, job_row: Job, run_row: Run, now: datetime) -> Blocked 
 GATES: tuple[Gate, ...] = (
     Gate("disabled", AnyOf((IsTrue(job("enabled")), NotIn(run("trigger"), (Trigger.CHAIN.value, Trigger.RETRY.value)))),
          _disabled),
+    Gate("paused", AnyOf((IsNull(job("paused_at")), Equals(run("trigger"), Trigger.MANUAL.value))), _paused),
     Gate("deadline", AllOf((IsNull(job("starting_deadline_s")), IsNull(job("schedule_to_start_s")))), _deadline),
     Gate("superseding", NotIn(job("overlap_policy"), (OverlapPolicy.CANCEL_OTHER.value,)), _superseding),
     Gate("gateway", NotIn(job("session_target"), AGENT_TARGETS), _gateway),

@@ -15,6 +15,7 @@ from fastapi.templating import Jinja2Templates
 from clawsched.sched import approvals, jobs
 from clawsched.sched.errors import ClawschedError
 
+from .. import state
 from ..resources.common import wake
 from ..state import runtime, store
 from . import session, views
@@ -134,7 +135,7 @@ async def job_action(request: Request, job_id: str, verb: str) -> Response:
             wake(rt, "run now")
             return f"run {run_id} queued"
         if verb in ("pause", "resume"):
-            jobs.set_enabled(rt.store, job_id, verb == "resume")
+            jobs.set_enabled(rt.store, job_id, verb == "resume", actor=state.actor(request))
             wake(rt, "job toggled")
             return "paused: no more fires until resumed" if verb == "pause" else "resumed"
         return f"unknown action {verb!r}: run, pause or resume"

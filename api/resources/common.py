@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.routing import APIRoute
 
+from clawsched.sched.audit import Actor
 from clawsched.sched.coordination.wake import notify
 from clawsched.sched.errors import SpecError
 from clawsched.sched.runtime import Runtime
@@ -20,6 +21,7 @@ from . import models
 
 RuntimeDep = Annotated[Runtime, Depends(state.runtime)]
 StoreDep = Annotated[Store, Depends(state.store)]
+ActorDep = Annotated[Actor, Depends(state.actor)]
 Limit = Annotated[int, Query(ge=1, le=500, description="Records per page (at most 500).")]
 Offset = Annotated[int, Query(ge=0, le=1_000_000_000, description="Records to skip: the page's start.")]
 

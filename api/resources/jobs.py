@@ -3,16 +3,19 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import Body, Query, status
+from pydantic import BaseModel, Field
 
+from clawsched.sched import audit, pauses
 from clawsched.sched import jobs as svc
 from clawsched.sched.coordination import cancels
 from clawsched.sched.store.tables import JOBS
 
 from . import models
-from .common import Limit, Offset, RuntimeDep, StoreDep, resource_router, wake
+from .common import ActorDep, Limit, Offset, RuntimeDep, StoreDep, resource_router, utc, wake
 
 router = resource_router("/v1", "jobs")
 
@@ -65,8 +68,8 @@ def list_jobs(store: StoreDep, job_type: Annotated[Literal["standard", "watchdog
 
 @router.post("/jobs", response_model=models.JobSaved, status_code=status.HTTP_201_CREATED,
              summary="Create a job from a spec in either dialect", responses=models.errors(409, body=True))
-def create_job(rt: RuntimeDep, spec: Spec, dry_run: DryRun = False) -> dict[str, Any]:
-    return _saved(rt, svc.create(rt.store, spec, dry_run=dry_run), "added", dry_run)
+def create_job(rt: RuntimeDep, actor: ActorDep, spec: Spec, dry_run: DryRun = False) -> dict[str, Any]:
+    return _saved(rt, svc.create(rt.store, spec, dry_run=dry_run, actor=actor), "added", dry_run)
 
 
 @router.get("/jobs/{job_id}", response_model=models.JobOut, summary="One job, every field",
@@ -77,34 +80,65 @@ def get_job(store: StoreDep, job_id: str) -> dict[str, Any]:
 
 @router.patch("/jobs/{job_id}", response_model=models.JobSaved, summary="Change some fields of a job",
               responses=models.errors(404, body=True))
-def update_job(rt: RuntimeDep, job_id: str, patch: Patch, dry_run: DryRun = False) -> dict[str, Any]:
-    return _saved(rt, svc.update(rt.store, job_id, patch, dry_run=dry_run), "updated", dry_run)
+def update_job(rt: RuntimeDep, actor: ActorDep, job_id: str, patch: Patch, dry_run: DryRun = False) -> dict[str, Any]:
+    return _saved(rt, svc.update(rt.store, job_id, patch, dry_run=dry_run, actor=actor), "updated", dry_run)
 
 
 @router.delete("/jobs/{job_id}", response_model=models.Deleted, summary="Delete a job, its runs and its children",
                responses=models.errors(404))
-def delete_job(rt: RuntimeDep, job_id: str) -> dict[str, Any]:
-    removed = svc.delete_job(rt.store, job_id)
+def delete_job(rt: RuntimeDep, actor: ActorDep, job_id: str) -> dict[str, Any]:
+    removed = svc.delete_job(rt.store, job_id, actor=actor)
     wake(rt, "job deleted")
     return {"ok": True, "deleted": removed}
 
 
-def _toggle(rt: Any, job_id: str, enabled: bool) -> dict[str, Any]:
-    job = svc.set_enabled(rt.store, job_id, enabled)
+def _toggle(rt: Any, actor: Any, job_id: str, enabled: bool) -> dict[str, Any]:
+    job = svc.set_enabled(rt.store, job_id, enabled, actor=actor)
     wake(rt, "job toggled")
     return {"ok": True, "job": svc.as_dict(job)}
 
 
 @router.post("/jobs/{job_id}/enable", response_model=models.JobOut, responses=models.errors(404),
              summary="Enable a job; its next run is computed from now")
-def enable_job(rt: RuntimeDep, job_id: str) -> dict[str, Any]:
-    return _toggle(rt, job_id, True)
+def enable_job(rt: RuntimeDep, actor: ActorDep, job_id: str) -> dict[str, Any]:
+    return _toggle(rt, actor, job_id, True)
 
 
 @router.post("/jobs/{job_id}/disable", response_model=models.JobOut, responses=models.errors(404),
              summary="Disable a job; it keeps its history and can still be run by hand")
-def disable_job(rt: RuntimeDep, job_id: str) -> dict[str, Any]:
-    return _toggle(rt, job_id, False)
+def disable_job(rt: RuntimeDep, actor: ActorDep, job_id: str) -> dict[str, Any]:
+    return _toggle(rt, actor, job_id, False)
+
+
+class PauseIn(BaseModel):
+    """A pause's note and, optionally, when it ends by itself."""
+
+    reason: str = Field(min_length=1, max_length=pauses.REASON_MAX, description="Why the job is paused.")
+    until: datetime | None = Field(default=None, description="ISO-8601; the job resumes by itself then.")
+
+
+@router.post("/jobs/{job_id}/pause", response_model=models.JobOut, responses=models.errors(404, body=True),
+             summary="Pause a job with a note (who and why are shown with the job); optionally until an instant")
+def pause_job(rt: RuntimeDep, actor: ActorDep, job_id: str, body: PauseIn) -> dict[str, Any]:
+    job = pauses.pause(rt.store, job_id, reason=body.reason, until=utc(body.until, "until"), actor=actor)
+    wake(rt, "job paused")
+    return {"ok": True, "job": svc.as_dict(job)}
+
+
+@router.post("/jobs/{job_id}/resume", response_model=models.JobOut, responses=models.errors(404, 409),
+             summary="End a job's pause; its next run is computed from now")
+def resume_job(rt: RuntimeDep, actor: ActorDep, job_id: str) -> dict[str, Any]:
+    job = pauses.resume(rt.store, job_id, actor=actor)
+    wake(rt, "job resumed")
+    return {"ok": True, "job": svc.as_dict(job)}
+
+
+@router.get("/jobs/{job_id}/history", response_model=models.JobHistory,
+            summary="Every change to a job (also a deleted one), oldest first: action, actor, source, field diff")
+def job_history(store: StoreDep, job_id: str, limit: Limit = 50, offset: Offset = 0) -> dict[str, Any]:
+    found = audit.history(store, job_id, limit=limit, offset=offset)
+    return {"ok": True, "jobId": job_id, "history": [audit.as_dict(e) for e in found.rows], "total": found.total,
+            "limit": found.limit, "offset": found.offset}
 
 
 @router.post("/jobs/{job_id}/run", response_model=models.Enqueued, status_code=status.HTTP_202_ACCEPTED,
@@ -116,9 +150,9 @@ def run_job(rt: RuntimeDep, job_id: str) -> dict[str, Any]:
 
 @router.post("/jobs/{job_id}/cancel", response_model=models.Cancelled, responses=models.errors(404),
              summary="Disable a job (and its descendants) and stop their open runs")
-def cancel_job(rt: RuntimeDep, job_id: str,
+def cancel_job(rt: RuntimeDep, actor: ActorDep, job_id: str,
                cascade: Annotated[bool, Query(description="Also the job's descendants.")] = True) -> dict[str, Any]:
-    result = svc.cancel(rt.store, job_id, cascade=cascade)
+    result = svc.cancel(rt.store, job_id, cascade=cascade, actor=actor)
     cancels.announce(rt.redis, rt.settings, result["running"])
     wake(rt, "job cancelled")
     return {"ok": True, "cancelledJobs": result["jobs"], "cancelledRuns": result["runs"],

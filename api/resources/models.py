@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 from sqlalchemy import JSON, Boolean, Integer, Table
 from sqlalchemy.types import TypeEngine
 
+from clawsched.sched.store.audit_log import JOB_AUDIT
 from clawsched.sched.store.columns import UTCDateTime
 from clawsched.sched.store.tables import AGENTS, APPROVALS, DELIVERY_ALIASES, JOBS, MESSAGES, RUNS
 
@@ -49,6 +50,8 @@ Run = row_model("Run", RUNS, "One run of a job: status, timing, where it ran, it
 Approval = row_model("Approval", APPROVALS, "An approval gate on one run: who decided, when and why.")
 Agent = row_model("Agent", AGENTS, "A registered agent and what it is doing (idle, busy, offline).")
 Message = row_model("Message", MESSAGES, "An inter-agent message (direct, or `broadcast`).")
+AuditEntry = row_model("AuditEntry", JOB_AUDIT, "One change to a job: action, actor, source (cli, api, agent, "
+                       "importer, apply, scheduler), instant, and the field diff `{field: [before, after]}`.")
 Alias = row_model("Alias", DELIVERY_ALIASES, "A delivery alias: `@name` in a job's `delivery_to`.")
 
 
@@ -131,6 +134,11 @@ class JobSaved(JobOut):
 
 class JobList(Paged):
     jobs: list[Job]  # type: ignore[valid-type]
+
+
+class JobHistory(Paged):
+    jobId: str
+    history: list[AuditEntry]  # type: ignore[valid-type]
 
 
 class Deleted(Ok):

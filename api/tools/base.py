@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy.exc import DataError
 
+from clawsched.sched.audit import Actor, Source
 from clawsched.sched.errors import SpecError
 from clawsched.sched.runtime import Runtime
 from clawsched.sched.store.engine import Store
@@ -27,6 +28,11 @@ class Context:
     session_key: str | None = None
     dry_run: bool = False
     woken: list[str] = field(default_factory=list)
+
+    @property
+    def actor(self) -> Actor:
+        """Who a change made through a tool is by, for the audit log: the calling agent's session."""
+        return Actor(self.session_key or "agent", Source.AGENT)
 
     @property
     def store(self) -> Store:

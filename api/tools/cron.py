@@ -46,7 +46,8 @@ def add(ctx: Context, args: CronAdd) -> dict[str, Any]:
         raise SpecError("job: is required: a job object with a schedule and a payload (or its fields beside "
                         "`action`)", field="job")
     spec = canonical.canonical(job, now=ctx.now, session_key=ctx.session_key)
-    created = spec_errors_under(where, lambda: jobs.create(ctx.store, spec, now=ctx.now, dry_run=ctx.dry_run))
+    created = spec_errors_under(where, lambda: jobs.create(ctx.store, spec, now=ctx.now, dry_run=ctx.dry_run,
+                                                                    actor=ctx.actor))
     ctx.wake("job added")
     return {"job": views.job(created), "jobId": created.id, "dryRun": ctx.dry_run}
 
@@ -58,13 +59,13 @@ def update(ctx: Context, args: CronUpdate) -> dict[str, Any]:
         raise SpecError("patch: is required: the fields to change, e.g. {\"enabled\": false}", field="patch")
     patch = canonical.canonical(patch, now=ctx.now, session_key=ctx.session_key, create=False)
     changed = spec_errors_under(where, lambda: jobs.update(ctx.store, args.jobId, patch, now=ctx.now,
-                                                           dry_run=ctx.dry_run))
+                                                           dry_run=ctx.dry_run, actor=ctx.actor))
     ctx.wake("job updated")
     return {"job": views.job(changed), "jobId": changed.id, "dryRun": ctx.dry_run}
 
 
 def remove(ctx: Context, args: JobRef) -> dict[str, Any]:
-    deleted = jobs.delete_job(ctx.store, args.jobId)
+    deleted = jobs.delete_job(ctx.store, args.jobId, actor=ctx.actor)
     ctx.wake("job removed")
     return {"removed": True, "jobId": args.jobId, "deleted": deleted}
 

@@ -61,7 +61,8 @@ def add(ctx: Context, args: HeartbeatAdd) -> dict[str, Any]:
             "schedule_every_ms": DEFAULT_EVERY_MS, "session_target": "main", "payload_kind": "systemEvent",
             "payload_message": DEFAULT_TEXT, "wake_mode": "now", "delivery_mode": "none", "origin": ORIGIN,
             **given({"id": args.id}), **_columns(args)}
-    job = spec_errors_under(None, lambda: jobs.create(ctx.store, spec, now=ctx.now, dry_run=ctx.dry_run))
+    job = spec_errors_under(None, lambda: jobs.create(ctx.store, spec, now=ctx.now, dry_run=ctx.dry_run,
+                                                             actor=ctx.actor))
     ctx.wake("heartbeat added")
     return {"heartbeat": views.heartbeat(job), "jobId": job.id, "dryRun": ctx.dry_run}
 
@@ -73,14 +74,14 @@ def update(ctx: Context, args: HeartbeatUpdate) -> dict[str, Any]:
         raise SpecError("args: nothing to change; give every, text, name, agentId, wakeMode or enabled",
                         field="args")
     job = spec_errors_under(None, lambda: jobs.update(ctx.store, args.jobId, patch, now=ctx.now,
-                                                      dry_run=ctx.dry_run))
+                                                      dry_run=ctx.dry_run, actor=ctx.actor))
     ctx.wake("heartbeat updated")
     return {"heartbeat": views.heartbeat(job), "jobId": job.id, "dryRun": ctx.dry_run}
 
 
 def remove(ctx: Context, args: JobRef) -> dict[str, Any]:
     _rule(ctx, args.jobId)
-    jobs.delete_job(ctx.store, args.jobId)
+    jobs.delete_job(ctx.store, args.jobId, actor=ctx.actor)
     ctx.wake("heartbeat removed")
     return {"removed": True, "jobId": args.jobId}
 

@@ -17,6 +17,8 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from clawsched.sched import audit
+from clawsched.sched.audit import Action
 from clawsched.sched.errors import ClawschedError, SpecError
 from clawsched.sched.importing.report import JobOutcome, Status
 from clawsched.sched.store import importing
@@ -93,8 +95,11 @@ def _write(s: Any, columns: dict[str, Any], item: JobImport, now: datetime) -> J
     status: Status = "unchanged"
     if existing is None:
         importing.insert_job(s, {**columns, "next_run_at": first_fire(Job(**columns), now)})
+        audit.record(s, item.id, Action.ADD, audit.IMPORTER, now=now, changes=audit.field_diff({}, columns))
         status = "imported"
     elif diff := {k: v for k, v in columns.items() if k != "updated_at" and existing.get(k) != v}:
+        audit.record(s, item.id, Action.UPDATE, audit.IMPORTER, now=now,
+                     changes=audit.field_diff({k: existing.get(k) for k in diff}, diff))
         if set(diff) & set(_SCHEDULE):
             diff["next_run_at"] = first_fire(Job(**{**existing, **columns}), now)
         importing.update_job(s, item.id, {**diff, "updated_at": now})

@@ -13,7 +13,8 @@ from typing import Any
 
 from sqlalchemy import delete, select
 
-from clawsched.sched import jobs
+from clawsched.sched import audit, jobs
+from clawsched.sched.audit import Action
 from clawsched.sched.errors import SpecError
 from clawsched.sched.manifests import compiling, planning
 from clawsched.sched.manifests.document import Manifest, Task, Workflow
@@ -145,19 +146,25 @@ def _write(s: Any, plan: planning.Plan, now: datetime) -> None:
             job.next_run_at = jobs.first_fire(job, now)
             job.created_at = job.updated_at = now
             s.add(job)
+            audit.record(s, job.id, Action.ADD, audit.APPLY, now=now, changes=audit.field_diff({}, item.columns))
         elif item.action in (planning.UPDATE, planning.ADOPT) and item.columns is not None:
             if item.adopted_from:
                 rekey.rekey_job(s, item.adopted_from, item.job_id)
                 s.expire_all()
             job = s.get(Job, item.job_id)
+            before = jobs.user_fields(job)
             for key, value in item.columns.items():
                 setattr(job, key, value)
             if any(k in item.changes for k in _RESCHEDULE):
                 job.next_run_at = jobs.first_fire(job, now)
             job.updated_at = now
+            audit.record(s, job.id, Action.UPDATE, audit.APPLY, now=now,
+                         changes=audit.field_diff(before, jobs.user_fields(job)))
         s.flush()
     gone = [i.job_id for i in plan.items if i.action == planning.REMOVE]
     doomed = list(dict.fromkeys([*gone, *(d for g in gone for d in jobs.descendants(s, g))]))
+    for job_id in doomed:
+        audit.record(s, job_id, Action.DELETE, audit.APPLY, now=now, note="removed by apply --prune")
     if doomed:
         s.execute(delete(Run).where(Run.job_id.in_(doomed)))
         s.execute(delete(Job).where(Job.id.in_(doomed)))

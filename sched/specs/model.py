@@ -46,7 +46,7 @@ from clawsched.sched.states import (
 # Scheduling state columns: shown by ``jobs get``, accepted back as input and ignored (never user-set).
 STATE_FIELDS = frozenset({
     "next_run_at", "last_run_at", "last_status", "consecutive_errors", "queued_count", "created_at",
-    "updated_at", "watchdog_started_at",
+    "updated_at", "watchdog_started_at", "paused_at", "paused_by", "paused_reason", "paused_until",
     "status",  # OpenClaw's ``cron list --json`` status (disabled, running, ok, ...): derived, never set
 })
 INPUT_ONLY = frozenset({"run_now"})

@@ -11,7 +11,7 @@ import os
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Index, MetaData, Table, TypeDecorator, text
+from sqlalchemy import Column, DateTime, Index, MetaData, String, Table, TypeDecorator, text
 from sqlalchemy.engine import Dialect
 
 NAMING = {
@@ -93,3 +93,10 @@ def row_dict(obj: Any, source: Any) -> dict[str, Any]:
 @functools.cache
 def _keys(table: Table) -> tuple[str, ...]:
     return tuple(c.key for c in table.columns)
+
+
+def pause_columns() -> tuple[Column[Any], ...]:
+    """The columns of a job's pause (``sched.pauses``, migration 0014), fresh on each call: who paused it,
+    why, since and until when."""
+    return (Column("paused_at", UTCDateTime()), Column("paused_by", String(256)),
+            Column("paused_reason", String(512)), Column("paused_until", UTCDateTime()))

@@ -77,9 +77,12 @@ def _connect(target: DriverTarget) -> Any:
 
 
 def status_of(job: dict[str, Any], running_ids: set[str]) -> str:
-    """The one-word status ``jobs list`` shows: disabled, running, ok, error, skipped or idle."""
+    """The one-word status ``jobs list`` shows: disabled, paused, running, ok, error, skipped or idle."""
     if not job["enabled"]:
         return "disabled"
+    if job.get("paused_at") is not None and (job.get("paused_until") is None
+                                             or job["paused_until"] > datetime.now(UTC)):
+        return "paused"
     if job["id"] in running_ids:
         return "running"
     last = job["last_status"]

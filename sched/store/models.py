@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy.orm import DeclarativeBase, Mapped, column_property, configure_mappers
 
+from clawsched.sched.store.audit_log import JOB_AUDIT
 from clawsched.sched.store.tables import (
     AGENTS,
     APPROVALS,
@@ -38,7 +39,8 @@ from clawsched.sched.store.tables import (
 
 __all__ = [
     "JOBS", "NAMING", "RUNS", "Agent", "Approval", "Base", "Delivery", "DeliveryAlias", "Dispatch",
-    "IdempotencyEntry", "Job", "Message", "MessageReceipt", "Run", "RunOutputChunk", "TaskTracker", "TaskTrackerAgent",
+    "IdempotencyEntry", "Job", "JobAudit", "Message", "MessageReceipt", "Run", "RunOutputChunk", "TaskTracker",
+    "TaskTrackerAgent",
     "UTCDateTime", "detached", "new_id", "row_dict", "run_has_status", "utcnow",
 ]
 
@@ -152,12 +154,29 @@ class Job(Base):
     watchdog_alert_target: Mapped[str | None]
     watchdog_self_destruct: Mapped[bool]
     watchdog_started_at: Mapped[datetime | None]
+    paused_at: Mapped[datetime | None]
+    paused_by: Mapped[str | None]
+    paused_reason: Mapped[str | None]
+    paused_until: Mapped[datetime | None]
     next_run_at: Mapped[datetime | None]
     last_run_at: Mapped[datetime | None]
     last_status: Mapped[str | None]
     consecutive_errors: Mapped[int]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+
+
+class JobAudit(Base):
+    __table__ = JOB_AUDIT
+
+    id: Mapped[int]
+    job_id: Mapped[str]
+    action: Mapped[str]
+    actor: Mapped[str]
+    source: Mapped[str]
+    at: Mapped[datetime]
+    changes: Mapped[dict[str, Any] | None]
+    note: Mapped[str | None]
 
 
 class Run(Base):

@@ -3,9 +3,7 @@
 Core, not the ORM, so a read that only lists rows (``clawsched jobs list``) imports no ``sqlalchemy.orm``;
 ``models`` maps its classes onto these same tables. Instants are stored as naive UTC (``UTCDateTime``
 converts at the boundary) so SQLite and PostgreSQL compare them the same way. Ids are text (uuid4 hex) so
-they can come from other systems unchanged. Columns follow openclaw-scheduler's schema (seed 004) so its
-users find every field they know.
-"""
+they can come from other systems unchanged. Columns follow openclaw-scheduler's schema (seed 004)."""
 
 from __future__ import annotations
 
@@ -27,7 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.sql.elements import ColumnElement
 
 # the shared column helpers are also importable from here, beside the tables that use them
-from .columns import METADATA, NAMING, UTCDateTime, new_id, row_dict, sparse_index, utcnow  # noqa: F401
+from .columns import METADATA, NAMING, UTCDateTime, new_id, pause_columns, row_dict, sparse_index, utcnow  # noqa: F401
 
 ONE_RUNNING = "status = 'running' AND no_overlap"
 UNFINALIZED = "finalized_at IS NULL AND finished_at IS NOT NULL"
@@ -120,6 +118,7 @@ JOBS = Table(
     Column("watchdog_alert_target", String(256)),
     Column("watchdog_self_destruct", Boolean, default=True, nullable=False),
     Column("watchdog_started_at", UTCDateTime()),
+    *pause_columns(),  # who paused, why, since and until when (``sched.pauses``; migration 0014)
     # scheduling state
     Column("next_run_at", UTCDateTime()),
     Column("last_run_at", UTCDateTime()),
@@ -127,8 +126,7 @@ JOBS = Table(
     Column("consecutive_errors", Integer, default=0, nullable=False),
     Column("created_at", UTCDateTime(), default=utcnow, nullable=False),
     Column("updated_at", UTCDateTime(), default=utcnow, onupdate=utcnow, nullable=False),
-    # The beat's due query: enabled jobs ordered by next fire. Its cost follows what is due.
-    Index("ix_jobs_due", "enabled", "next_run_at"),
+    Index("ix_jobs_due", "enabled", "next_run_at"),  # the beat's due query: its cost follows what is due
     sparse_index("ix_jobs_parent_id", "parent_id"),
     sparse_index("ix_jobs_resource_pool", "resource_pool"),
     sparse_index("ix_jobs_concurrency_key", "concurrency_key"),
@@ -398,3 +396,4 @@ RUN_OUTPUT_CHUNKS = Table(
     Column("seq", Integer, primary_key=True, autoincrement=False),
     Column("data", LargeBinary, nullable=False),
 )
+

@@ -29,6 +29,7 @@ from datetime import datetime
 from typing import Any, cast
 
 from clawsched.sched import jobs
+from clawsched.sched.audit import SCHEDULER
 from clawsched.sched.errors import NotFound
 from clawsched.sched.outcomes import Outcome
 from clawsched.sched.runtime import Runtime
@@ -223,7 +224,7 @@ def _alert(ctx: ExecutionContext, text: str) -> str:
     if not job.watchdog_self_destruct:
         return f"Alert to {where}: {sent}; the watchdog stays armed (watchdog_self_destruct off)."
     try:
-        jobs.set_enabled(ctx.store, job.id, False)
+        jobs.set_enabled(ctx.store, job.id, False, actor=SCHEDULER)
     except NotFound:
         return f"Alert to {where}: {sent}; the job was already deleted."
     log.info("watchdog job %s run %s: alerted %s, disabled itself (watchdog_self_destruct)", job.id, run.id, where)

@@ -7,6 +7,7 @@ import logging
 from datetime import datetime
 
 from clawsched.sched import jobs
+from clawsched.sched.audit import SCHEDULER
 from clawsched.sched.errors import NotFound
 from clawsched.sched.rules import attempts
 from clawsched.sched.runtime import Runtime
@@ -25,7 +26,7 @@ def has_work(job: Job, run: Run, has_children: bool) -> bool:
 
 def delete_after_run(rt: Runtime, job: Job, run: Run, now: datetime) -> None:
     try:
-        jobs.delete_job(rt.store, job.id)
+        jobs.delete_job(rt.store, job.id, actor=SCHEDULER, now=now)
     except NotFound:
         return  # deleted already (a step run twice, or by hand)
     log.info("job %s deleted after its run %s (delete_after_run)", job.id, run.id)

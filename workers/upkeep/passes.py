@@ -11,6 +11,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from clawsched.sched import pauses
 from clawsched.sched.runtime import Runtime
 
 from . import agents, approvals, deadlines, dispatch_watch, finalize, prune, reaper, requeue
@@ -25,6 +26,7 @@ PASSES: tuple[tuple[str, Pass], ...] = (
     ("finalize_orphans", finalize.finalize_orphans),
     ("reap_stale", reaper.reap_stale),
     ("expire_approvals", approvals.expire_approvals),
+    ("expire_pauses", lambda rt, app, now: len(pauses.expire(rt.store, now=now))),
     ("prune", prune.prune),
     ("messages", agents.message_upkeep),
     ("task_trackers", agents.tracker_upkeep),

@@ -1,4 +1,4 @@
-"""Retention: ``ttl_hours`` jobs and run history past ``run_retention_days``, at most once per prune
+"""Retention: ``ttl_hours`` jobs, and run history and the audit log past ``run_retention_days``, at most once per prune
 interval across every beat (a Redis key taken with NX)."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from clawsched.sched import jobs
+from clawsched.sched import audit, jobs
 from clawsched.sched.runtime import Runtime
 from clawsched.sched.store import upkeep
 
@@ -27,4 +27,7 @@ def prune(rt: Runtime, app: Any, now: datetime) -> int:
         if pruned:
             log.info("pruned %d runs created before %s", pruned, older_than)
         removed += pruned
+        audited = audit.prune(rt.store, before=older_than)
+        if audited:
+            log.info("pruned %d audit entries from before %s", audited, older_than)
     return removed
