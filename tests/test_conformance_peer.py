@@ -28,11 +28,13 @@ def child_of(parent: dict[str, Any], **extra: Any) -> dict[str, Any]:
 @pytest.fixture
 def cs(settings, redis):
     """``cs(*args)`` runs clawsched; with --json it returns the parsed output. ``expect`` is the exit code."""
-    def invoke(*args: Any, expect: int = 0) -> Any:
+    def invoke(*args: Any, expect: int | None = 0) -> Any:
         argv = [json.dumps(a) if isinstance(a, dict) else str(a) for a in args]
         result = CliRunner().invoke(cli, argv, obj=CliContext(settings), catch_exceptions=False)
-        assert result.exit_code == expect, (argv, result.output)
+        assert expect is None or result.exit_code == expect, (argv, result.output)
         assert "Traceback" not in result.output
+        if expect is None:  # a condition polled while it may not hold yet: the raw text
+            return result.output
         return json.loads(result.output) if "--json" in argv and result.output.strip() else result.output
 
     return invoke
@@ -262,3 +264,49 @@ def test_approval_gate_fields_and_hybrid_retrieval(cs):
     hybrid = add(cs, CRON, context_retrieval="hybrid", context_retrieval_limit=3)
     assert (hybrid["context_retrieval"], hybrid["context_retrieval_limit"]) == ("hybrid", 3)
     assert cs("approvals", "pending", "--json") == []
+
+
+def test_shell_results(cs, worker, beat):
+    """Shell Results: exit codes, stdout and stderr kept apart, a timeout told from an error, through a real
+    worker and beat."""
+    from tests.support.waiting import wait_for
+
+    def finished(spec: dict[str, Any]) -> dict[str, Any]:
+        job = add(cs, SHELL, **spec)
+        run_id = cs("jobs", "run", job["id"], "--json")["runId"]
+        return dict(wait_for(lambda: (r := cs("runs", "get", run_id, "--json"))["finished_at"] and r, timeout=30))
+
+    failed = finished({"name": "fails", "payload_message": "echo out; echo err >&2; exit 3"})
+    assert (failed["status"], failed["shell_exit_code"]) == ("error", 3)
+    assert failed["shell_stdout"].strip() == "out" and failed["shell_stderr"].strip() == "err"
+    assert failed["shell_timed_out"] is False and failed["shell_stdout_bytes"] == 4
+    ok = finished({"name": "works", "payload_message": "printf hello"})
+    assert (ok["status"], ok["shell_exit_code"], ok["shell_stdout"]) == ("ok", 0, "hello")
+    slow = finished({"name": "slow", "payload_message": "sleep 30", "run_timeout_ms": 1000})
+    assert slow["status"] == "timeout" and slow["shell_timed_out"] is True
+    assert "timed out" in (slow["error_message"] or "").lower() or "timeout" in (slow["error_message"] or "").lower()
+
+
+def test_chaining_at_run_time_and_delete_after_run_safety(cs, worker, beat):
+    """Chaining (which children a finished parent triggers) and delete_after_run Safety (a one-shot job
+    goes after an ok run and stays after an error), through a real worker and beat."""
+    from tests.support.waiting import wait_for
+
+    parent = add(cs, SHELL, payload_message="echo ALERT")
+    kids = {name: add(cs, child_of(parent, name=name, payload_message=f"echo {name}", **extra)) for name, extra in (
+        ("on-success", {}), ("on-failure", {"trigger_on": "failure"}), ("on-complete", {"trigger_on": "complete"}),
+        ("alert-only", {"trigger_condition": "contains:ALERT"}), ("cpu-only", {"trigger_condition": "regex:CPU"}))}
+    cs("jobs", "run", parent["id"], "--json")
+    ran = wait_for(lambda: (got := {n: cs("runs", "list", k["id"], "--json") for n, k in kids.items()})
+                   and all(got[n] and got[n][0]["finished_at"] for n in ("on-success", "on-complete", "alert-only"))
+                   and got, timeout=30)
+    assert {n for n, r in ran.items() if r} == {"on-success", "on-complete", "alert-only"}
+    assert ran["on-success"][0]["status"] == "ok" and ran["on-success"][0]["triggered_by_run"]
+    for spec, survives in (({"payload_message": "exit 1"}, True), ({"payload_message": "true"}, False)):
+        job = add(cs, SHELL, name=f"once {survives}", delete_after_run=True, **spec)
+        run_id = cs("jobs", "run", job["id"], "--json")["runId"]
+        if survives:
+            wait_for(lambda: cs("runs", "get", run_id, "--json")["finished_at"], timeout=30)  # noqa: B023
+            assert cs("jobs", "get", job["id"], "--json")["id"] == job["id"]
+        else:
+            wait_for(lambda: "not found" in cs("jobs", "get", job["id"], expect=None), timeout=30)  # noqa: B023
