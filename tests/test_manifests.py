@@ -198,3 +198,17 @@ def test_adopt_by_name_refuses_an_ambiguous_name(run_cli, write, store):
         jobs.create(store, {"name": "Build", "schedule_cron": "0 2 * * *", "payload_message": "x"})
     assert "2 jobs are named 'Build'" in run_cli("apply", write(SEED), "--adopt-by", "name", expect=2).output
     assert len(jobs.list_jobs(store)) == 2
+
+
+def test_the_yaml_of_the_docs_applies_as_written(run_cli, tmp_path, store):
+    """docs/manifests.md's pipeline as hand-written YAML: ``on: success`` is the key "on" (YAML 1.1 made it
+    True), and an export of nothing applies as no change."""
+    docs = (Path(__file__).resolve().parents[1] / "docs" / "manifests.md").read_text()
+    text = docs.split("```yaml\n", 1)[1].split("```", 1)[0]
+    assert "on: success" in text
+    (tmp_path / "deploy.yaml").write_text(text)
+    plan = plan_of(run_cli, str(tmp_path / "deploy.yaml"))
+    assert plan["summary"]["create"] == 3
+    assert jobs.get(store, sid("deploy-pipeline", "verify")).trigger_on == "success"
+    (tmp_path / "empty.yaml").write_text(run_cli("export", "--format", "yaml", "--workflow", "none").output)
+    assert plan_of(run_cli, str(tmp_path / "empty.yaml"))["changed"] is False

@@ -9,6 +9,7 @@ The shape is agentcli v0.1 (``version``, ``workflows[].tasks[]`` with ``prompt``
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -85,7 +86,7 @@ class Workflow(_Strict):
 
 class Manifest(_Strict):
     version: Literal["0.1"]
-    workflows: list[Workflow] = Field(min_length=1)
+    workflows: list[Workflow] = []  # an empty manifest (an export of no managed jobs) applies as no change
 
 
 def load(text: str, source: str = "manifest") -> Manifest:
@@ -115,12 +116,26 @@ def _decode(text: str, source: str) -> Any:
     except ImportError:  # pragma: no cover - pyyaml is a dependency
         raise SpecError(f"{source} is not JSON, and YAML needs PyYAML (pip install pyyaml)") from None
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_yaml12_loader(yaml))  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
         raise SpecError(f"{source} is neither valid JSON nor valid YAML{where}: "
                         f"{getattr(exc, 'problem', None) or exc}", field="manifest") from None
+
+
+def _yaml12_loader(yaml: Any) -> Any:
+    """PyYAML's safe loader with YAML 1.2 booleans: ``on: success`` (agentcli's trigger) is the key "on",
+    not True, and yes/no/on/off stay strings; only true and false are booleans."""
+    bool_tag = "tag:yaml.org,2002:bool"
+
+    class Loader(yaml.SafeLoader):  # type: ignore[misc,name-defined]
+        pass
+
+    Loader.yaml_implicit_resolvers = {first: [(tag, rx) for tag, rx in found if tag != bool_tag]
+                                      for first, found in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+    Loader.add_implicit_resolver(bool_tag, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
+    return Loader
 
 
 def _refuse_v02(data: dict[str, Any], source: str) -> None:
