@@ -44,12 +44,15 @@ def approvals_pending(obj: CliContext, as_json: bool, job_id: str | None) -> Non
     from clawsched.sched import approvals as svc
     from clawsched.sched import jobs
 
+    job_id = obj.resolve_opt("job", job_id)
+    if job_id is not None:
+        jobs.get(obj.store, job_id)  # a clear error for an unknown job, not an empty list
     items = svc.list_approvals(obj.store, status="pending", job_id=job_id)
-    names = {a.job_id: jobs.get(obj.store, a.job_id).name for a in items}
+    names = jobs.names(obj.store, (a.job_id for a in items))
     if as_json:
         emit_json([{**svc.as_dict(a), "job_name": names[a.job_id]} for a in items])
         return
-    table([(a.id, a.job_id, names[a.job_id], a.run_id, a.requested_at, a.expires_at) for a in items],
+    table([(a.id[:12], a.job_id[:12], names[a.job_id], a.run_id[:12], a.requested_at, a.expires_at) for a in items],
           ["id", "job", "name", "run", "requested", "expires"])
 
 

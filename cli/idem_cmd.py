@@ -19,8 +19,11 @@ def idem() -> None:
 @click.argument("limit", type=click.IntRange(1, 10_000), default=50)
 def idem_status(obj: CliContext, as_json: bool, job_id: str, limit: int) -> None:
     """JOB_ID's recent keys, newest first."""
-    from clawsched.sched import idempotency
+    from clawsched.sched import idempotency, jobs
 
+    job_id = obj.resolve("job", job_id)
+    if job_id not in jobs.names(obj.store, [job_id]):
+        jobs.get(obj.store, job_id)  # a clear error for an unknown job, not an empty list
     rows = idempotency.for_job(obj.store, job_id, limit)
     show(as_json, [idempotency.as_dict(e) for e in rows],
          [[e.key, e.status, e.run_id, e.claimed_at, e.expires_at] for e in rows],

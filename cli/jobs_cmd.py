@@ -219,8 +219,10 @@ def jobs_disable(obj: CliContext, as_json: bool, job_id: str) -> None:
 @command(jobs, "delete")
 @click.argument("job_id")
 @click.option("--yes", "--cascade", "cascade", is_flag=True, help="Also delete the job's child jobs (chains).")
-def jobs_delete(obj: CliContext, as_json: bool, job_id: str, cascade: bool) -> None:
-    """Delete a job with its runs; a job with child jobs needs --yes (or --cascade), which deletes them too."""
+@click.option("--purge", is_flag=True, help="Also delete the runs (by default they are kept, with the job's name).")
+def jobs_delete(obj: CliContext, as_json: bool, job_id: str, cascade: bool, purge: bool) -> None:
+    """Delete a job; its runs are kept (`runs list --job ID`) unless --purge. A job with child jobs needs
+    --yes (or --cascade), which deletes them too."""
     from clawsched.sched import jobs as svc
     from clawsched.sched.errors import Conflict
 
@@ -230,8 +232,12 @@ def jobs_delete(obj: CliContext, as_json: bool, job_id: str, cascade: bool) -> N
         names = ", ".join(f"{c['job'].id[:12]} ({c['job'].name})" for c in children)
         raise Conflict(f"job {job_id} has {len(children)} child job(s): {names}; deleting it deletes them too: "
                        "pass --yes (or --cascade) to go ahead, or first give them another parent_id")
-    removed = svc.delete_job(obj.store, job_id, actor=_actor())
-    emit_json({"ok": True, "deleted": removed}) if as_json else click.echo(f"deleted {removed} job(s)")
+    removed = svc.delete_job(obj.store, job_id, purge=purge, actor=_actor())
+    kept = "their runs deleted too" if purge else f"their runs are kept: `clawsched runs list --job {job_id[:12]}`"
+    if as_json:
+        emit_json({"ok": True, "deleted": removed, "runsKept": not purge})
+    else:
+        click.echo(f"deleted {removed} job(s); {kept}")
 
 
 @command(jobs, "run")

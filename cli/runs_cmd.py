@@ -68,8 +68,8 @@ def runs_list(obj: CliContext, as_json: bool, job_id: str | None, limit: int | N
     from clawsched.sched import runs as svc
 
     wanted = obj.resolve_opt("job", job_opt or job_id)
-    if wanted is not None:
-        jobs.get(obj.store, wanted)  # a clear error for an unknown job
+    if wanted is not None and wanted not in jobs.names(obj.store, [wanted]):
+        jobs.get(obj.store, wanted)  # a clear error for an unknown job (a deleted one still has its runs)
     items = svc.recent(obj.store, job_id=wanted, statuses=statuses, since=parse_since(since),
                        limit=limit_opt or limit or 20)
     emit_json([svc.as_dict(r) for r in items]) if as_json else table(_rows(obj, items), HEADERS)

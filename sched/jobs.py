@@ -40,6 +40,9 @@ def create(store: Store, data: Mapping[str, Any], *, now: datetime | None = None
     spec = specs.parse_job(data)
     columns = spec.columns()
     with store.session() as s:
+        if columns.get("id") and (old := s.get(Job, columns["id"])) is not None and old.deleted_at is not None:
+            raise Conflict(f"job {columns['id']!r} was deleted and its id is kept for its runs; purge it first "
+                           f"(`clawsched jobs delete {columns['id']} --purge` deletes its runs too) or use another id")
         if columns.get("id") and s.get(Job, columns["id"]) is not None:
             raise Conflict(f"job {columns['id']!r} already exists; use `clawsched jobs update` to change it")
         depth = _check_parent(s, columns.get("parent_id"), job_id=columns.get("id"))
@@ -152,9 +155,15 @@ def set_enabled(store: Store, job_id: str, enabled: bool, *, now: datetime | Non
         return job
 
 
-def delete_job(store: Store, job_id: str, *, actor: Actor = audit.INTERNAL, now: datetime | None = None) -> int:
-    """Delete a job, its runs and its descendants (chains cascade). Returns how many jobs went. Each
-    deleted job gets an audit entry (its last fields), in the same transaction."""
+def delete_job(store: Store, job_id: str, *, purge: bool = False, actor: Actor = audit.INTERNAL,
+               now: datetime | None = None) -> int:
+    """Delete a job and its descendants (chains cascade); returns how many jobs went. Each deleted job
+    gets an audit entry (its last fields), in the same transaction.
+
+    History is kept: each row stays, marked ``deleted_at``, disabled, unscheduled and detached from its
+    parent, so its runs keep their job's id and name (``runs list --job``); its open runs are cancelled.
+    ``purge`` removes the rows and their runs for good.
+    """
     now = now or utcnow()
     with store.session() as s:
         _load(s, job_id)
@@ -163,8 +172,14 @@ def delete_job(store: Store, job_id: str, *, actor: Actor = audit.INTERNAL, now:
             note = None if gone.id == job_id else f"a descendant of {job_id}, deleted with it"
             audit.record(s, gone.id, Action.DELETE, actor, now=now, note=note,
                          changes=audit.field_diff(user_fields(gone), {}))
-        s.execute(delete(Run).where(Run.job_id.in_(ids)))
-        s.execute(delete(Job).where(Job.id.in_(ids)))
+        if purge:
+            s.execute(delete(Run).where(Run.job_id.in_(ids)))
+            s.execute(delete(Job).where(Job.id.in_(ids)))
+            return len(ids)
+        runs.cancel_for_jobs(s, ids, "job deleted", now)
+        _close_approvals(s, ids, "job deleted", now)
+        s.execute(sql_update(Job).where(Job.id.in_(ids)).values(
+            deleted_at=now, enabled=False, next_run_at=None, parent_id=None, updated_at=now))
         return len(ids)
 
 
@@ -178,9 +193,12 @@ def get(store: Store, job_id: str) -> Job:
         return _load(s, job_id)
 
 
+LIVE = Job.deleted_at.is_(None)
+
+
 def list_jobs(store: Store, *, job_type: str | None = None, limit: int | None = None) -> list[Job]:
     with store.read() as s:
-        q = select(Job).order_by(Job.created_at, Job.id)
+        q = select(Job).where(LIVE).order_by(Job.created_at, Job.id)
         if job_type:
             q = q.where(Job.job_type == job_type)
         if limit:
@@ -189,18 +207,19 @@ def list_jobs(store: Store, *, job_type: str | None = None, limit: int | None = 
 
 
 def names(store: Store, job_ids: Iterable[str]) -> dict[str, str]:
-    """Each existing job's name by id, for tables that show names beside ids."""
+    """Each job's name by id, for tables that show names beside ids; a deleted job's ends `` (deleted)``."""
     ids = sorted(set(job_ids))
     if not ids:
         return {}
     with store.read() as s:
-        return {job_id: name for job_id, name in s.execute(select(Job.id, Job.name).where(Job.id.in_(ids)))}
+        rows = s.execute(select(Job.id, Job.name, Job.deleted_at).where(Job.id.in_(ids)))
+        return {job_id: name + (" (deleted)" if gone else "") for job_id, name, gone in rows}
 
 
 def count(store: Store) -> dict[str, int]:
     with store.read() as s:
-        total = s.scalar(select(func.count()).select_from(Job)) or 0
-        enabled = s.scalar(select(func.count()).select_from(Job).where(Job.enabled.is_(True))) or 0
+        total = s.scalar(select(func.count()).select_from(Job).where(LIVE)) or 0
+        enabled = s.scalar(select(func.count()).select_from(Job).where(LIVE, Job.enabled.is_(True))) or 0
     return {"total": int(total), "enabled": int(enabled)}
 
 
@@ -219,7 +238,7 @@ def next_due(store: Store) -> datetime | None:
 def with_origin(store: Store, origin: str, *, limit: int = 500) -> list[Job]:
     """Jobs created by one producer (``origin``: heartbeat rules, dispatches, spawns), oldest first."""
     with store.read() as s:
-        q = select(Job).where(Job.origin == origin).order_by(Job.created_at, Job.id).limit(limit)
+        q = select(Job).where(Job.origin == origin, LIVE).order_by(Job.created_at, Job.id).limit(limit)
         return list(s.scalars(q))
 
 
@@ -286,6 +305,9 @@ def _load(s: Any, job_id: str) -> Job:
     job = s.get(Job, job_id)
     if job is None:
         raise NotFound(f"job {job_id!r} not found; list jobs with `clawsched jobs list`")
+    if job.deleted_at is not None:
+        raise NotFound(f"job {job_id!r} ({job.name}) was deleted; its runs are kept: "
+                       f"`clawsched runs list --job {job_id}`")
     return job
 
 
@@ -297,9 +319,6 @@ def cancel(store: Store, job_id: str, *, cascade: bool = True, reason: str = "ca
     their pending approvals are closed. A running run's worker notices within a heartbeat, or at once
     through the cancel channel (``cancels.announce``), and kills the run's process group.
     """
-    from clawsched.sched.states import ApprovalStatus
-    from clawsched.sched.store.models import Approval
-
     now = now or utcnow()
     with store.session() as s:
         _load(s, job_id)
@@ -309,14 +328,22 @@ def cancel(store: Store, job_id: str, *, cascade: bool = True, reason: str = "ca
                          note=f"cancelled: {reason}")
         s.execute(sql_update(Job).where(Job.id.in_(ids)).values(enabled=False, updated_at=now))
         cancelled = runs.cancel_for_jobs(s, ids, reason, now)
-        s.execute(
-            sql_update(Approval).where(Approval.job_id.in_(ids), Approval.status == ApprovalStatus.PENDING.value)
-            .values(status=ApprovalStatus.REJECTED.value, resolved_at=now, resolved_by="cancel", reason=reason)
-        )
+        _close_approvals(s, ids, reason, now)
     running_ids = [run_id for run_id, status in cancelled if status == RunStatus.RUNNING.value]
     log.info("job %s cancelled: %d job(s) disabled, %d run(s) cancelled (%d running)", job_id, len(ids),
              len(cancelled), len(running_ids))
     return {"jobs": ids, "runs": [run_id for run_id, _ in cancelled], "running": running_ids}
+
+
+def _close_approvals(s: Any, job_ids: list[str], reason: str, now: datetime) -> None:
+    """The jobs' pending approvals end rejected (by ``cancel``): nothing is left waiting for a person."""
+    from clawsched.sched.states import ApprovalStatus
+    from clawsched.sched.store.models import Approval
+
+    s.execute(
+        sql_update(Approval).where(Approval.job_id.in_(job_ids), Approval.status == ApprovalStatus.PENDING.value)
+        .values(status=ApprovalStatus.REJECTED.value, resolved_at=now, resolved_by="cancel", reason=reason)
+    )
 
 
 def tree(store: Store, root_id: str | None = None) -> list[dict[str, Any]]:
@@ -328,7 +355,7 @@ def tree(store: Store, root_id: str | None = None) -> list[dict[str, Any]]:
             _load(s, root_id)
             rows = [s.get(Job, i) for i in [root_id, *descendants(s, root_id)]]
             return chains.job_forest([r for r in rows if r is not None], root_id=root_id)
-        return chains.job_forest(s.scalars(select(Job).order_by(Job.created_at, Job.id)))
+        return chains.job_forest(s.scalars(select(Job).where(LIVE).order_by(Job.created_at, Job.id)))
 
 
 def as_dict(job: Job) -> dict[str, Any]:
@@ -339,7 +366,7 @@ def as_dict(job: Job) -> dict[str, Any]:
 def page(store: Store, *, job_type: str | None = None, enabled: bool | None = None, agent_id: str | None = None,
          parent_id: str | None = None, limit: int = 50, offset: int = 0) -> Page[Job]:
     """One page of jobs (oldest first), filtered by type, enabled, agent and parent, with the total."""
-    q = select(Job).order_by(Job.created_at, Job.id)
+    q = select(Job).where(LIVE).order_by(Job.created_at, Job.id)
     for column, wanted in ((Job.job_type, job_type), (Job.enabled, enabled), (Job.agent_id, agent_id),
                            (Job.parent_id, parent_id)):
         if wanted is not None:

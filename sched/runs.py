@@ -33,7 +33,7 @@ def enqueue(store: Store, job_id: str, *, trigger: Trigger = Trigger.MANUAL, now
     now = now or utcnow()
     with store.session() as s:
         job = s.get(Job, job_id)
-        if job is None:
+        if job is None or job.deleted_at is not None:
             raise NotFound(f"job {job_id!r} not found; list jobs with `clawsched jobs list`")
         values = follow_up(job, trigger=trigger, now=now, not_before=not_before, **extra)
         s.add(Run(**values))

@@ -50,13 +50,16 @@ EVERY_COMMAND: dict[str, list[str]] = {
     "jobs next": ["jobs", "next", "J"], "apply": ["apply", "P"], "restore": ["restore", "P"],
     "import openclaw-scheduler": ["import", "openclaw-scheduler", "P"],
     "import openclaw-cron": ["import", "openclaw-cron", "P"],
+    "idem status": ["idem", "status", "J"], "approvals pending": ["approvals", "pending", "--job", "J"],
 }
 JSON_FILES = {"apply", "import openclaw-cron"}  # commands whose plain file argument is JSON (or YAML)
 # Commands that take no input that can be wrong in these ways (they are still run, with --json, below).
 NO_INPUT = {"jobs list", "runs running", "runs stale", "msg inbox", "msg outbox", "msg unread", "msg readall",
             "tasks list", "tasks history", "alias add", "alias list", "agents list", "agents register",
             "dispatch list", "dispatch stuck", "dispatch send", "schema jobs", "schema runs", "db upgrade",
-            "status", "version", "backup", "export", "service install", "service uninstall"}
+            "status", "version", "backup", "export", "service install", "service uninstall", "capabilities",
+            "idem check", "idem release", "idem prune", "queue list", "queue clear", "queue prune", "schema all",
+            "schema approvals", "schema dispatches", "schema messages"}
 LONG_RUNNING = {"up", "worker", "beat", "api", "flower", "demo"}
 
 KIND_FOR = {"J": "job", "R": "run", "A": "approval", "M": "message", "T": "tracker"}

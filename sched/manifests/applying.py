@@ -37,7 +37,7 @@ def apply(store: Store, manifest: Manifest, *, dry_run: bool = False, prune: boo
     workflows = {wf.id for wf in manifest.workflows}
     with store.session() as s:
         ids = [d.columns["id"] for d in desired]
-        current = {j.id: _columns(j) for j in s.scalars(select(Job).where(Job.id.in_(ids)))}
+        current = {j.id: _columns(j) for j in s.scalars(select(Job).where(Job.id.in_(ids), jobs.LIVE))}
         adopt = _adoptable(s, [d for d in desired if d.columns["id"] not in current]) if adopt_by else {}
         current.update({new: _columns(s.get(Job, old)) for new, old in adopt.items()})
         _check_outside_parents(s, desired, set(adopt.values()))
@@ -74,7 +74,7 @@ def _adoptable(s: Any, missing: list[planning.Desired]) -> dict[str, str]:
     """Stable id -> id of the one unmanaged job with the task's name; a name two such jobs share is refused."""
     names = {d.columns["name"] for d in missing}
     found: dict[str, list[str]] = {}
-    for job in s.scalars(select(Job).where(Job.name.in_(names)).order_by(Job.created_at, Job.id)):
+    for job in s.scalars(select(Job).where(Job.name.in_(names), jobs.LIVE).order_by(Job.created_at, Job.id)):
         if compiling.owner(job.origin) is None:
             found.setdefault(job.name, []).append(job.id)
     adopt: dict[str, str] = {}
@@ -131,21 +131,34 @@ def _columns(job: Job) -> dict[str, Any]:
 
 def _managed(s: Any, workflows: set[str]) -> dict[str, tuple[str, str, str]]:
     found: dict[str, tuple[str, str, str]] = {}
-    for job in s.scalars(select(Job).where(Job.origin.like(f"{compiling.ORIGIN_PREFIX}%"))):
+    for job in s.scalars(select(Job).where(Job.origin.like(f"{compiling.ORIGIN_PREFIX}%"), jobs.LIVE)):
         owner = compiling.owner(job.origin)
         if owner and owner[0] in workflows:
             found[job.id] = (owner[0], owner[1], job.name)
     return found
 
 
+def _revived(s: Any, columns: dict[str, Any]) -> Job | None:
+    """A deleted job's row (kept for its runs) that the manifest names again: it comes back, runs and all."""
+    job = s.get(Job, columns["id"])
+    if job is None:
+        return None
+    for key, value in columns.items():
+        setattr(job, key, value)
+    return job  # type: ignore[no-any-return]
+
+
 def _write(s: Any, plan: planning.Plan, now: datetime) -> None:
     """The plan in the caller's transaction: creates and updates parents first, then removals."""
     for item in plan.items:
         if item.action == planning.CREATE and item.columns is not None:
-            job = Job(**item.columns)
+            job = _revived(s, item.columns) or Job(**item.columns)
             job.next_run_at = jobs.first_fire(job, now)
-            job.created_at = job.updated_at = now
-            s.add(job)
+            job.updated_at = now
+            if job.deleted_at is None and job.created_at is None:
+                job.created_at = now
+                s.add(job)
+            job.deleted_at = None
             audit.record(s, job.id, Action.ADD, audit.APPLY, now=now, changes=audit.field_diff({}, item.columns))
         elif item.action in (planning.UPDATE, planning.ADOPT) and item.columns is not None:
             if item.adopted_from:
@@ -175,7 +188,7 @@ def export(store: Store, workflows: Iterable[str] | None = None) -> tuple[dict[s
     left out because no manifest manages them."""
     wanted = set(workflows) if workflows else None
     with store.read() as s:
-        rows = list(s.scalars(select(Job).order_by(Job.created_at, Job.id)))
+        rows = list(s.scalars(select(Job).where(jobs.LIVE).order_by(Job.created_at, Job.id)))
     owners = {j.id: compiling.owner(j.origin) for j in rows}
     skipped = [j for j in rows if owners[j.id] is None]
     grouped: dict[str, list[Job]] = {}

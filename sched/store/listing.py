@@ -99,7 +99,8 @@ def list_with_status(db: Reader, *, job_type: str | None = None) -> list[dict[st
     Jobs come in creation order, the same order as ``jobs add`` made them.
     """
     mark = "?" if db.dialect == "sqlite" else "%s"
-    where, params = (f" WHERE job_type = {mark}", (job_type,)) if job_type else ("", ())
+    where, params = (f" WHERE deleted_at IS NULL AND job_type = {mark}", (job_type,)) if job_type else (
+        " WHERE deleted_at IS NULL", ())
     cur = db.connection.cursor()
     try:
         try:

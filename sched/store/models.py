@@ -164,6 +164,7 @@ class Job(Base):
     consecutive_errors: Mapped[int]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    deleted_at: Mapped[datetime | None]
 
 
 class JobAudit(Base):

@@ -30,7 +30,6 @@ from .columns import METADATA, NAMING, UTCDateTime, new_id, pause_columns, row_d
 ONE_RUNNING = "status = 'running' AND no_overlap"
 UNFINALIZED = "finalized_at IS NULL AND finished_at IS NOT NULL"
 
-
 JOBS = Table(
     "jobs",
     METADATA,
@@ -126,6 +125,7 @@ JOBS = Table(
     Column("consecutive_errors", Integer, default=0, nullable=False),
     Column("created_at", UTCDateTime(), default=utcnow, nullable=False),
     Column("updated_at", UTCDateTime(), default=utcnow, onupdate=utcnow, nullable=False),
+    Column("deleted_at", UTCDateTime()),  # a deleted job's row stays for its runs (jobs.delete_job)
     Index("ix_jobs_due", "enabled", "next_run_at"),  # the beat's due query: its cost follows what is due
     sparse_index("ix_jobs_parent_id", "parent_id"),
     sparse_index("ix_jobs_resource_pool", "resource_pool"),
