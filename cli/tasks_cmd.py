@@ -89,6 +89,6 @@ def tasks_register_session(obj: CliContext, as_json: bool, tracker_id: str, labe
     """Tie LABEL to its agent session SESSION_KEY: it counts as running and as heard from now."""
     from clawsched.sched import task_trackers as trackers
 
-    a = trackers.register_session(obj.store, tracker_id, label, session_key)
+    a = trackers.register_session(obj.store, obj.resolve("tracker", tracker_id), label, session_key)
     emit_json({"label": a.label, "status": a.status, "session_key": a.session_key}) if as_json else click.echo(
         f"{a.label} {a.status} (session {a.session_key})")

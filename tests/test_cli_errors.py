@@ -50,6 +50,8 @@ EVERY_COMMAND: dict[str, list[str]] = {
     "jobs next": ["jobs", "next", "J"], "apply": ["apply", "P"], "restore": ["restore", "P"],
     "import openclaw-scheduler": ["import", "openclaw-scheduler", "P"],
     "import openclaw-cron": ["import", "openclaw-cron", "P"],
+    "tasks register-session": ["tasks", "register-session", "T", "worker-1", "agent:main:sub:1"],
+    "dispatch heartbeat": ["dispatch", "heartbeat", "--label", "N"],
     "idem status": ["idem", "status", "J"], "approvals pending": ["approvals", "pending", "--job", "J"],
 }
 JSON_FILES = {"apply", "import openclaw-cron"}  # commands whose plain file argument is JSON (or YAML)
@@ -59,7 +61,7 @@ NO_INPUT = {"jobs list", "runs running", "runs stale", "msg inbox", "msg outbox"
             "dispatch list", "dispatch stuck", "dispatch send", "schema jobs", "schema runs", "db upgrade",
             "status", "version", "backup", "export", "service install", "service uninstall", "capabilities",
             "idem check", "idem release", "idem prune", "queue list", "queue clear", "queue prune", "schema all",
-            "schema approvals", "schema dispatches", "schema messages"}
+            "schema approvals", "schema dispatches", "schema messages", "list"}
 LONG_RUNNING = {"up", "worker", "beat", "api", "flower", "demo"}
 
 KIND_FOR = {"J": "job", "R": "run", "A": "approval", "M": "message", "T": "tracker"}
