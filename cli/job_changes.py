@@ -38,9 +38,12 @@ def show(job: Any, as_json: bool, text: str) -> None:
 
 
 def history(obj: CliContext, job_id: str, limit: int, as_json: bool) -> None:
-    from clawsched.sched import audit
+    from clawsched.sched import audit, jobs
 
+    job_id = obj.resolve("job", job_id)
     entries = [audit.as_dict(e) for e in audit.history(obj.store, job_id, limit=limit).rows]
+    if not entries and job_id not in jobs.names(obj.store, [job_id]):
+        jobs.get(obj.store, job_id)  # an unknown id is NotFound, not an empty history
     if as_json:
         emit_json({"ok": True, "jobId": job_id, "history": entries})
         return

@@ -52,6 +52,8 @@ EVERY_COMMAND: dict[str, list[str]] = {
     "import openclaw-cron": ["import", "openclaw-cron", "P"],
     "tasks register-session": ["tasks", "register-session", "T", "worker-1", "agent:main:sub:1"],
     "dispatch heartbeat": ["dispatch", "heartbeat", "--label", "N"],
+    "jobs pause": ["jobs", "pause", "J", "--reason", "maintenance"], "jobs resume": ["jobs", "resume", "J"],
+    "jobs history": ["jobs", "history", "J"],
     "idem status": ["idem", "status", "J"], "approvals pending": ["approvals", "pending", "--job", "J"],
 }
 JSON_FILES = {"apply", "import openclaw-cron"}  # commands whose plain file argument is JSON (or YAML)

@@ -40,8 +40,7 @@ from clawsched.sched.store.tables import (
 __all__ = [
     "JOBS", "NAMING", "RUNS", "Agent", "Approval", "Base", "Delivery", "DeliveryAlias", "Dispatch",
     "IdempotencyEntry", "Job", "JobAudit", "Message", "MessageReceipt", "Run", "RunOutputChunk", "TaskTracker",
-    "TaskTrackerAgent",
-    "UTCDateTime", "detached", "new_id", "row_dict", "run_has_status", "utcnow",
+    "TaskTrackerAgent", "UTCDateTime", "detached", "new_id", "row_dict", "run_has_status", "utcnow",
 ]
 
 _Model = TypeVar("_Model", bound="Base")
