@@ -47,7 +47,8 @@ def as_domain_error(exc: Exception) -> ClawschedError:
         return file_error(exc, str(filename), "file")
     if isinstance(exc, UnicodeDecodeError):
         return SpecError(f"input is not UTF-8 text (byte {exc.start}); pass UTF-8")
-    if module.startswith("sqlalchemy") and name in ("OperationalError", "InterfaceError", "DatabaseError"):
+    if (module.startswith(("sqlalchemy", "sqlite3", "psycopg"))
+            and name in ("OperationalError", "InterfaceError", "DatabaseError", "UndefinedColumn", "UndefinedTable")):
         return UnavailableError("the database cannot be used right now "
                                 f"({str(exc).splitlines()[0][:200]}); check CLAWSCHED_DATABASE_URL and "
                                 "that the schema is current (`clawsched db upgrade`)")

@@ -224,3 +224,20 @@ def test_the_installed_command_prints_one_line_and_no_traceback(settings, tmp_pa
                               capture_output=True, text=True, timeout=60, check=False)
         assert done.returncode == 2 and done.stderr.count("\n") == 1 and words in done.stderr, done.stderr
         assert "Traceback" not in done.stderr
+
+
+def test_a_database_behind_the_code_names_db_upgrade(tmp_path, redis_url):
+    import sqlite3
+
+    from clawsched.sched.settings import Settings
+
+    old = tmp_path / "old.db"
+    db = sqlite3.connect(old)
+    db.execute("CREATE TABLE jobs (id TEXT, name TEXT, created_at TEXT)")  # a jobs table from before a migration
+    db.execute("CREATE TABLE runs (id TEXT, job_id TEXT, status TEXT)")
+    db.commit()
+    behind = Settings(home=tmp_path, database_url=f"sqlite:///{old}", redis_url=redis_url)
+    for as_json in (False, True):
+        result = _invoke(behind, ["jobs", "list"], as_json)
+        assert result.exit_code == 6 and "clawsched db upgrade" in result.output, result.output
+        assert "Traceback" not in result.output
