@@ -16,7 +16,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -43,7 +43,8 @@ class Child:
 
     def start(self) -> None:
         # Children log to our stderr: stdout stays free for what a command prints (e.g. `demo --json`).
-        self.proc = subprocess.Popen(list(self.argv), env=self.env, start_new_session=True, stdout=sys.stderr.fileno())
+        self.proc = subprocess.Popen(list(self.argv), env=self.env, start_new_session=True, stdout=sys.stderr.fileno(),
+                                     preexec_fn=_die_with_parent if sys.platform == "linux" else None)
         self.started_at = time.monotonic()
         log.info("started %s (pid %s)", self.name, self.proc.pid)
 
@@ -65,6 +66,7 @@ class Supervisor:
     children: list[Child] = field(default_factory=list)
     redis_child: Child | None = None
     _stopping: bool = False
+    _term: bool = False
     _home_lock: IO[str] | None = None
 
     def start(self) -> Settings:
@@ -73,13 +75,24 @@ class Supervisor:
         from clawsched.cli import homelock
 
         self._home_lock = homelock.acquire(self.settings.home)  # before anything: a second stack changes nothing
+        # a SIGTERM while starting stops what was started, like one after (``run_forever``)
+        signal.signal(signal.SIGTERM, self._terminated)
+        try:
+            return self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> Settings:
         env = dict(os.environ, CLAWSCHED_HOME=str(self.settings.home),
                    CLAWSCHED_DATABASE_URL=self.settings.database_url, **self.extra_env)
         if self._wants_embedded_redis():
             url = self._start_redis()
             env["CLAWSCHED_REDIS_URL"] = url
             self.settings = self.settings.with_(redis_url=url)
+        self._check_term()
         _migrate(self.settings)
+        self._check_term()
         cli = [sys.executable, "-m", "clawsched.cli"]
         self.children.append(Child("beat", [*cli, "beat"], env))
         if self.with_worker:
@@ -89,8 +102,10 @@ class Supervisor:
             self.children.append(Child("api", [*cli, "api", *where], env))
         for child in self.children:
             child.start()
+            self._check_term()
         if self.with_api:
             self._await_api(self.children[-1])
+        self._check_term()
         return self.settings
 
     @property
@@ -101,12 +116,8 @@ class Supervisor:
         return f"http://{f'[{host}]' if ':' in host else host}:{self.settings.api_port}"
 
     def _await_api(self, child: Child) -> None:
-        """Return once ``/health`` answers; if the API exits or stays silent, stop everything and raise."""
-        try:
-            _wait_for_http(f"{self.api_url}/health", child, API_START_TIMEOUT_S)
-        except UnavailableError:
-            self.stop()
-            raise
+        """Return once ``/health`` answers; raise if the API exits or stays silent (``start`` stops all)."""
+        _wait_for_http(f"{self.api_url}/health", child, API_START_TIMEOUT_S, self._check_term)
 
     def _wants_embedded_redis(self) -> bool:
         return not os.environ.get("CLAWSCHED_REDIS_URL")
@@ -126,7 +137,7 @@ class Supervisor:
         self.redis_child = Child("redis", argv, dict(os.environ))
         self.redis_child.start()
         url = f"redis://127.0.0.1:{port}/0"
-        _wait_for_redis(url, self.redis_child)
+        _wait_for_redis(url, self.redis_child, self._check_term)
         self.settings.redis_url_file.write_text(url + "\n")
         return url
 
@@ -148,9 +159,9 @@ class Supervisor:
                 child.start()
 
     def run_forever(self) -> None:
-        signal.signal(signal.SIGTERM, lambda *_: self._raise_stop())
+        signal.signal(signal.SIGTERM, self._terminated)
         try:
-            while not self._stopping:
+            while not self._stopping and not self._term:
                 self.watch_once()
                 time.sleep(0.5)  # a supervisor's watch period, not test synchronisation
         except KeyboardInterrupt:
@@ -158,8 +169,15 @@ class Supervisor:
         finally:
             self.stop()
 
-    def _raise_stop(self) -> None:
-        raise KeyboardInterrupt
+    def _terminated(self, *_: object) -> None:
+        """SIGTERM: only a flag. An exception raised by a handler is lost when the signal lands while
+        Python runs a finaliser (it prints "Exception ignored" and carries on), so the start and the
+        watch loop look at the flag instead (``_check_term``)."""
+        self._term = True
+
+    def _check_term(self) -> None:
+        if self._term:
+            raise KeyboardInterrupt
 
     def stop(self) -> None:
         self._stopping = True
@@ -185,6 +203,15 @@ class Supervisor:
         log.info("all stopped")
 
 
+def _die_with_parent() -> None:
+    """In the child, before it runs: SIGTERM it when ``up`` dies, however it dies (even SIGKILL), so no
+    beat, worker or API outlives its supervisor."""
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
 def _migrate(settings: Settings) -> None:
     from clawsched.sched.store import migrations
     from clawsched.sched.store.engine import Store
@@ -202,12 +229,13 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _wait_for_redis(url: str, child: Child, timeout_s: float = 10.0) -> None:
+def _wait_for_redis(url: str, child: Child, check: Callable[[], None], timeout_s: float = 10.0) -> None:
     import redis
 
     deadline = time.monotonic() + timeout_s
     client = redis.Redis.from_url(url, socket_connect_timeout=0.5)
     while time.monotonic() < deadline:
+        check()
         if not child.alive():
             code = child.proc.returncode if child.proc else "?"
             raise UnavailableError(f"embedded Redis exited at start (code {code})")
@@ -219,11 +247,12 @@ def _wait_for_redis(url: str, child: Child, timeout_s: float = 10.0) -> None:
     raise UnavailableError(f"embedded Redis did not answer on {url} within {timeout_s}s")
 
 
-def _wait_for_http(url: str, child: Child, timeout_s: float) -> None:
+def _wait_for_http(url: str, child: Child, timeout_s: float, check: Callable[[], None]) -> None:
     import httpx
 
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
+        check()
         if not child.alive():
             code = child.proc.returncode if child.proc else "?"
             raise UnavailableError(f"the API exited at start (code {code}); is {url.rsplit('/', 1)[0]} already in "

@@ -109,6 +109,39 @@ def test_up_does_not_report_up_when_the_api_cannot_listen(tmp_path):
     assert not (tmp_path / "redis.url").exists()  # everything it had started was stopped
 
 
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except (FileNotFoundError, ProcessLookupError):
+                continue
+            if int(fields[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
+def test_no_child_of_up_outlives_it_however_and_whenever_it_dies(tmp_path, sig):
+    """SIGKILL (no cleanup possible: the children get SIGTERM from the kernel when their parent dies), or a
+    SIGTERM as soon as its children exist, before ``up`` has finished starting."""
+    log = (tmp_path / "up.log").open("w")
+    proc = subprocess.Popen([*CLI, "up", "--no-api"], env=dict(clean_env(tmp_path), CLAWSCHED_LOG_LEVEL="INFO"),
+                            stdout=subprocess.DEVNULL, stderr=log)
+    try:
+        kids = wait_for(lambda: len(k := _children(proc.pid)) >= 2 and k, timeout=60, what="redis and beat to start")
+    finally:
+        proc.send_signal(sig)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            said = [line for line in (tmp_path / "up.log").read_text().splitlines() if "clawsched.up" in line
+                    or "Error" in line or "Interrupt" in line or "Traceback" in line]
+            raise AssertionError("\n".join(said[:40])) from None
+    wait_for(lambda: not any(_alive(k) for k in kids), timeout=30, what=f"up's children {kids} to die with it")
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
