@@ -69,10 +69,25 @@ def enqueue(obj: CliContext, as_json: bool, label: str, message: str | None, mes
                              delivery_mode=delivery_mode, timeout_s=timeout_s, monitor=monitor,
                              watchdog_after_s=watchdog_after_s, agent_id=agent_id)
     obj.wake(f"dispatch {label}")
+    waiting = _gateway_note(obj)
     if as_json:
-        emit_json(dispatches.as_dict(row))
+        emit_json({**dispatches.as_dict(row), **({"warning": waiting} if waiting else {})})
     else:
-        click.echo(f"dispatched {row.label}: session {row.session_key}, run {row.run_id}")
+        click.echo(f"dispatched {row.label}: session {row.session_key}, run {row.run_id} queued")
+        if waiting:
+            click.echo(f"warning: {waiting}", err=True)
+
+
+def _gateway_note(obj: CliContext) -> str | None:
+    """What the run waits for when the gateway does not answer now (None: it answers)."""
+    from clawsched.workers.gateway.client import client_for
+
+    try:
+        ready = client_for(obj.settings).ready(force=True)
+    except Exception:
+        ready = False
+    return None if ready else (f"the gateway at {obj.settings.gateway_url} is not ready: the run is recorded and "
+                               "waits for it (`clawsched status` shows the gateway)")
 
 
 @click.group("dispatch")

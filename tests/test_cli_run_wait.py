@@ -70,3 +70,15 @@ def test_follow_streams_the_output_in_order_each_line_once(run_cli, store, worke
     followed = run_cli("jobs", "run", job.id, "--follow")
     assert followed.stdout == "line 1\nline 2\nline 3\n"
     assert " ok " in followed.stderr
+
+
+def test_enqueue_without_a_gateway_says_the_run_waits_for_it(run_cli, settings, store):
+    from clawsched.sched.settings import Settings
+
+    assert isinstance(settings, Settings)
+    nowhere = settings.with_(gateway_url="http://127.0.0.1:9")  # the discard port: nothing answers
+    result = CliRunner().invoke(cli, ["enqueue", "--label", "nightly", "--message", "summarise"],
+                                obj=CliContext(nowhere))
+    assert result.exit_code == 0, result.output
+    assert "queued" in result.stdout and "running" not in result.stdout
+    assert "gateway at http://127.0.0.1:9 is not ready" in result.stderr and "waits for it" in result.stderr
