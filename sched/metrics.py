@@ -58,6 +58,9 @@ class WorkerMetrics:
         self.waits = Counter("clawsched_run_waits", "Times a run went back to wait instead of starting, by what "
                              "it waited for: resource_pool, concurrency_key, overlap (queue), superseding "
                              "(cancel_other), gateway, other", ["reason"], registry=registry)
+        self.budget_skips = Counter("clawsched_budget_skips", "Runs recorded skipped because they would go past "
+                                    "their job's budget, by limit: tokens_per_day, runs_per_hour", ["limit"],
+                                    registry=registry)
         self.deliveries = Counter("clawsched_deliveries", "Delivery outcomes (chat messages and webhooks): "
                                   "delivered, failed, duplicate (already claimed; nothing sent)",
                                   ["channel", "outcome"], registry=registry)

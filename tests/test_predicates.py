@@ -68,7 +68,9 @@ def sample_rows(store: Any) -> list[tuple[Job, Run]]:
                          "schedule_to_start_s": 30 if pool == "" and enabled else None,
                          # the superseding gate's column
                          "overlap_policy": "cancel_other" if pool == "gpu" and target == "shell" else "skip",
-                         "paused_at": now if paused else None})
+                         "paused_at": now if paused else None,
+                         # the budget gate's column
+                         "budget": {"runs_per_hour": 5} if pool == "" and target == "shell" else None})
         run_rows += [{"id": new_id(), "job_id": job_id, "status": "queued", "trigger": trigger,
                       "idempotency_key": key, "created_at": now} for trigger, key in itertools.product(TRIGGERS, KEYS)]
     with store.session() as s:
@@ -104,7 +106,8 @@ def test_the_gates_free_exactly_the_runs_they_are_meant_to(store):
     expected = {r.id for j, r in pairs
                 if (j.enabled or r.trigger not in ("chain", "retry"))
                 and j.session_target == "shell" and j.starting_deadline_s is None and j.schedule_to_start_s is None
-                and j.overlap_policy != "cancel_other" and (j.paused_at is None or r.trigger == "manual")}
+                and j.overlap_policy != "cancel_other" and (j.paused_at is None or r.trigger == "manual")
+                and j.budget is None}
     assert free == expected == matching_in_sql(store, FREE)
     ready = {r.id for j, r in pairs if j.delivery_guarantee == "at-most-once" or r.idempotency_key is not None}
     assert ready == {r.id for j, r in pairs if holds(starting.KEY_READY, j, r)}
@@ -144,7 +147,7 @@ def test_the_conditions_in_use_compare_only_columns_that_cannot_be_null():
 
 def test_all_free_is_every_gates_condition():
     assert FREE == AllOf(tuple(g.free for g in gates.GATES))
-    assert [g.name for g in gates.GATES] == ["disabled", "paused", "deadline", "superseding", "gateway"]
+    assert [g.name for g in gates.GATES] == ["disabled", "paused", "deadline", "superseding", "budget", "gateway"]
     assert gates.all_free(()) == AllOf(())
 
 

@@ -26,13 +26,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from clawsched.sched.rules import misfire, pausing
+from clawsched.sched.rules import budgets, misfire, pausing
 from clawsched.sched.rules.predicates import AllOf, AnyOf, Condition, Equals, IsNull, IsTrue, NotIn, job, run
 from clawsched.sched.runtime import Runtime
 from clawsched.sched.states import OverlapPolicy, SessionTarget, Trigger
+from clawsched.sched.store import budgets as store_budgets
 from clawsched.sched.store import starting
 from clawsched.sched.store.models import Job, Run
 
+from . import metrics
 from .gateway.client import client_for
 
 AGENT_TARGETS = (SessionTarget.ISOLATED.value, SessionTarget.MAIN.value, SessionTarget.SESSION.value)
@@ -103,6 +105,17 @@ def _superseding(rt: Runtime, job_row: Job, run_row: Run, now: datetime) -> Bloc
                         f"(overlap_policy={job_row.overlap_policy})") if left else None
 
 
+def _budget(rt: Runtime, job_row: Job, run_row: Run, now: datetime) -> Blocked | None:
+    """A run that would go past the job's budget in this window is skipped, with the reason."""
+    windows = budgets.Windows.at(now)
+    used, started = store_budgets.spent(rt.store, job_row.id, day=windows.day, hour=windows.hour)
+    over = budgets.exceeded(job_row.budget or {}, windows, used, started)
+    if over is None:
+        return None
+    metrics.budget_skipped(over.limit)
+    return Blocked(over.reason)
+
+
 def _gateway(rt: Runtime, job_row: Job, run_row: Run, now: datetime) -> Blocked | None:
     """The gateway-down rule (module docstring)."""
     if client_for(rt.settings).ready():
@@ -122,6 +135,7 @@ GATES: tuple[Gate, ...] = (
     Gate("paused", AnyOf((IsNull(job("paused_at")), Equals(run("trigger"), Trigger.MANUAL.value))), _paused),
     Gate("deadline", AllOf((IsNull(job("starting_deadline_s")), IsNull(job("schedule_to_start_s")))), _deadline),
     Gate("superseding", NotIn(job("overlap_policy"), (OverlapPolicy.CANCEL_OTHER.value,)), _superseding),
+    Gate("budget", IsNull(job("budget")), _budget),
     Gate("gateway", NotIn(job("session_target"), AGENT_TARGETS), _gateway),
 )
 

@@ -56,6 +56,13 @@ WAIT_REASONS = {"resource_pool": "resource_pool", "concurrency_key": "concurrenc
                 "cancelling": "superseding", "gateway": "gateway"}
 
 
+def budget_skipped(limit: str) -> None:
+    try:
+        m.worker_metrics().budget_skips.labels(limit).inc()
+    except Exception:  # a metric must never fail a run
+        log.exception("could not count a budget skip (%s)", limit)
+
+
 def run_waited(reason: str) -> None:
     """Count a run put back to wait, by the first word of why (``WAIT_REASONS``)."""
     try:

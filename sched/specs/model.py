@@ -47,7 +47,7 @@ from clawsched.sched.states import (
 STATE_FIELDS = frozenset({
     "next_run_at", "last_run_at", "last_status", "consecutive_errors", "queued_count", "created_at",
     "updated_at", "watchdog_started_at", "paused_at", "paused_by", "paused_reason", "paused_until",
-    "status",  # OpenClaw's ``cron list --json`` status (disabled, running, ok, ...): derived, never set
+    "deleted_at", "status",  # OpenClaw's ``cron list --json`` status (disabled, running, ok, ...): derived, never set
 })
 INPUT_ONLY = frozenset({"run_now"})
 SCHEDULE_FIELDS = ("schedule_cron", "schedule_at", "schedule_every_ms")
@@ -130,6 +130,9 @@ class JobSpec(GovernanceFields):
     delivery_secret: S256 = None
     delivery_opt_out_reason: S512 = None
     failure_alert: dict[str, Any] | None = None
+    budget: dict[str, int] | None = Field(default=None, description=(
+        "{tokens_per_day, runs_per_hour}: a run past either is recorded skipped with the reason, and alerted "
+        "once per window (UTC days and hours)"))
     origin: S256 = None
     delete_after_run: Bool = False
     ttl_hours: Annotated[Int | None, Field(ge=1, le=876_000)] = None  # 100 years: an expiry is a date

@@ -14,7 +14,7 @@ from typing import Any
 import regex
 
 from clawsched.sched.errors import SpecError
-from clawsched.sched.rules import chains, jsregex, session_keys
+from clawsched.sched.rules import budgets, chains, jsregex, session_keys
 from clawsched.sched.rules.schedules import zone
 from clawsched.sched.specs.fields import type_name
 from clawsched.sched.specs.governance import unpack
@@ -179,10 +179,24 @@ def _split_pool(flat: dict[str, Any], probs: Problems) -> None:
         flat["pool_slots"] = pool["slots"]
 
 
+def _check_budget(flat: dict[str, Any], probs: Problems) -> None:
+    """``budget`` holds only the known limits, each a whole number >= 1 (``rules.budgets``)."""
+    budget = flat.get("budget")
+    if not isinstance(budget, Mapping):
+        return  # None, or a wrong type the field validation reports
+    unknown(probs, "budget.", [k for k in budget if k not in budgets.LIMITS], budgets.LIMITS)
+    for key in budgets.LIMITS:
+        value = budget.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            probs.add(f"budget.{key}", f"must be a whole number >= 1, got {value!r}")
+    flat["budget"] = {k: v for k, v in budget.items() if v is not None} or None
+
+
 def normalise(flat: dict[str, Any], probs: Problems) -> dict[str, Any]:
     """The canonical flat form, without the fields that already failed (so they are reported once)."""
     _split_session_target(flat, probs)
     _split_pool(flat, probs)
+    _check_budget(flat, probs)
     _condition(flat, probs)
     _normalise_schedule(flat, probs)
     for field in _DATETIME_FIELDS:

@@ -1,8 +1,7 @@
 """The ORM classes, each mapped onto its Core table in ``tables`` (one schema, one MetaData).
 
 Services that load, change and flush whole records use these; the ``Mapped`` annotations are for the type
-checker only, the columns are defined once in ``tables``. Readers that only list rows use the tables
-directly and so never import ``sqlalchemy.orm``.
+checker only (the columns are defined once in ``tables``). Readers that list rows use the tables alone.
 """
 
 from __future__ import annotations
@@ -132,6 +131,7 @@ class Job(Base):
     delivery_secret: Mapped[str | None]
     delivery_opt_out_reason: Mapped[str | None]
     failure_alert: Mapped[dict[str, Any] | None]
+    budget: Mapped[dict[str, Any] | None]
     origin: Mapped[str | None]
     delete_after_run: Mapped[bool]
     ttl_hours: Mapped[int | None]

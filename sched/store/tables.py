@@ -90,6 +90,7 @@ JOBS = Table(
     Column("delivery_secret", String(256)),
     Column("delivery_opt_out_reason", String(512)),
     Column("failure_alert", JSON),
+    Column("budget", JSON(none_as_null=True)),  # rules.budgets (migration 0016); None is SQL NULL (the gate)
     Column("origin", String(256)),
     Column("delete_after_run", Boolean, default=False, nullable=False),
     Column("ttl_hours", Integer),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import alerts, chains, cleanup, delivery, dispatch, replays, retries, waiters
+from . import alerts, budget_alerts, chains, cleanup, delivery, dispatch, replays, retries, waiters
 from .step import Step
 
 STEPS: tuple[Step, ...] = (
@@ -13,5 +13,6 @@ STEPS: tuple[Step, ...] = (
     Step("dispatch", dispatch.has_work, dispatch.record_turn),
     Step("delivery", delivery.has_work, delivery.deliver),
     Step("failure_alert", alerts.has_work, alerts.failure_alert),
+    Step("budget_alert", budget_alerts.has_work, budget_alerts.budget_alert),
     Step("delete_after_run", cleanup.has_work, cleanup.delete_after_run),
 )
