@@ -4,7 +4,7 @@ the same whatever the size of the run history (migration 0004: each run's FTS5 r
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import delete, insert, update
+from sqlalchemy import MetaData, Table, delete, insert, update
 
 from clawsched.sched import jobs
 from clawsched.sched.store import migrations, retrieval
@@ -93,10 +93,12 @@ def test_the_upgrade_indexes_the_summaries_already_there(tmp_path):
     try:
         migrations.upgrade(store, "0003_agents")
         job_id = new_id()
-        with store.engine.begin() as conn:
-            conn.execute(insert(JOBS),
-                         [{"id": job_id, "name": "old", "created_at": utcnow(), "updated_at": utcnow(),
-                           "session_target": "shell", "payload_message": "true"}])
+        with store.engine.begin() as conn:  # the columns jobs had at 0003, with today's defaults for them
+            then = Table("jobs", MetaData(), autoload_with=conn)
+            defaults = {c.name: c.default.arg for c in JOBS.c if c.default is not None and c.default.is_scalar}
+            row = {"id": job_id, "name": "old", "created_at": utcnow(), "updated_at": utcnow(),
+                   "session_target": "shell", "payload_message": "true"}
+            conn.execute(insert(then), [{**{k: v for k, v in defaults.items() if k in then.c}, **row}])
         old = new_id()
         with store.engine.begin() as conn:  # the columns runs had at 0003, not today's table's defaults
             conn.exec_driver_sql(
