@@ -206,3 +206,11 @@ def beat(app: Any) -> Iterator[BeatThread]:
     b = BeatThread(app).start()
     yield b
     b.stop()
+
+
+@pytest.fixture
+def run_cli(settings: Settings, redis: Any) -> Any:
+    """``run_cli(*args, expect=0, env=None)``: ``clawsched ARGS`` in process against this test's settings."""
+    from tests.support.cli import invoker
+
+    return invoker(settings)

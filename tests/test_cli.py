@@ -7,9 +7,7 @@ import json
 import os
 import subprocess
 import sys
-from typing import Any
 
-import pytest
 from click.testing import CliRunner
 
 from clawsched.cli.context import CliContext
@@ -21,16 +19,6 @@ from tests.support.waiting import wait_for
 
 SHELL = {"name": "disk check", "schedule_cron": "*/15 * * * *", "schedule_tz": "America/New_York",
          "session_target": "shell", "payload_message": "echo 42", "run_timeout_ms": 60000, "origin": "system"}
-
-
-@pytest.fixture
-def run_cli(settings, redis):
-    def invoke(*args: str, expect: int = 0) -> Any:
-        result = CliRunner().invoke(cli, list(args), obj=CliContext(settings), catch_exceptions=False)
-        assert result.exit_code == expect, result.output
-        return result
-
-    return invoke
 
 
 def test_add_list_get_json_roundtrip(run_cli, store):

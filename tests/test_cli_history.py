@@ -4,13 +4,9 @@ unless ``--purge``; ``delete_after_run`` removes the job, not its run; deleting 
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import pytest
-from click.testing import CliRunner
 
-from clawsched.cli.context import CliContext
-from clawsched.cli.main import cli
 from clawsched.sched import jobs, runs
 from clawsched.sched.errors import NotFound
 from clawsched.sched.store.models import Run
@@ -18,16 +14,6 @@ from tests.support.waiting import wait_for
 
 SHELL = {"name": "nightly report", "schedule_cron": "0 3 * * *", "session_target": "shell",
          "payload_message": "echo done", "run_timeout_ms": 60000}
-
-
-@pytest.fixture
-def run_cli(settings, redis):
-    def invoke(*args: str, expect: int = 0) -> Any:
-        result = CliRunner().invoke(cli, list(args), obj=CliContext(settings))
-        assert result.exit_code == expect, (result.output, result.exception)
-        return result
-
-    return invoke
 
 
 def _finished(store, job_id: str) -> str:

@@ -5,7 +5,6 @@ run's status; ``--follow`` streams the output while it runs. Real worker and bea
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -17,16 +16,6 @@ from clawsched.sched.store.models import Run
 from tests.support.lifecycle import start_run
 
 SHELL = {"name": "counter", "schedule_cron": "0 0 1 1 *", "session_target": "shell", "run_timeout_ms": 60000}
-
-
-@pytest.fixture
-def run_cli(settings, redis):
-    def invoke(*args: str, expect: int = 0) -> Any:
-        result = CliRunner().invoke(cli, list(args), obj=CliContext(settings))
-        assert result.exit_code == expect, (result.output, result.exception)
-        return result
-
-    return invoke
 
 
 def _running(store, job_id: str) -> str:

@@ -5,28 +5,12 @@ output instead of JSON or Python reprs, trees drawn with ``├─``/``└─``."
 from __future__ import annotations
 
 import json
-from typing import Any
 
-import pytest
-from click.testing import CliRunner
-
-from clawsched.cli.context import CliContext
-from clawsched.cli.main import cli
 from clawsched.sched import jobs, runs
 from clawsched.sched.store.models import Run
 
 SHELL = {"name": "disk check", "schedule_cron": "*/15 * * * *", "session_target": "shell",
          "payload_message": "echo 42", "run_timeout_ms": 60000}
-
-
-@pytest.fixture
-def run_cli(settings, redis):
-    def invoke(*args: str, expect: int = 0, env: dict[str, str] | None = None) -> Any:
-        result = CliRunner().invoke(cli, list(args), obj=CliContext(settings), env=env)
-        assert result.exit_code == expect, result.output
-        return result
-
-    return invoke
 
 
 def _finished(store, job_id: str, status: str) -> str:

@@ -9,10 +9,7 @@ import json
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 
-from clawsched.cli.context import CliContext
-from clawsched.cli.main import cli
 from clawsched.sched import jobs
 from clawsched.sched.importing.cron_legacy import TOP_OF_HOUR_STAGGER_MS
 
@@ -56,16 +53,6 @@ RUN_LOG = [
     {"ts": 1767078004000, "jobId": "job-morning", "action": "finished", "status": "error", "error": "model down",
      "runAtMs": 1767078000000, "durationMs": 4000},
 ]
-
-
-@pytest.fixture
-def run_cli(settings, redis):
-    def invoke(*args: str, expect: int = 0) -> Any:
-        result = CliRunner().invoke(cli, list(args), obj=CliContext(settings), catch_exceptions=False)
-        assert result.exit_code == expect, result.output
-        return result
-
-    return invoke
 
 
 @pytest.fixture

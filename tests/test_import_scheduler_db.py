@@ -11,29 +11,16 @@ from collections import Counter
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from clawsched.api.app import create_app
-from clawsched.cli.context import CliContext
-from clawsched.cli.main import cli
 from clawsched.sched import jobs
 from clawsched.sched.store.models import Approval, DeliveryAlias, Message, Run
 from tests.support.peer_db import PeerDb
 
 TOKEN = "import-token"
 RUNS = 1000
-
-
-@pytest.fixture
-def run_cli(settings, redis):
-    def invoke(*args: str, expect: int = 0) -> Any:
-        result = CliRunner().invoke(cli, list(args), obj=CliContext(settings), catch_exceptions=False)
-        assert result.exit_code == expect, result.output
-        return result
-
-    return invoke
 
 
 def build(path) -> tuple[PeerDb, dict[str, Any]]:

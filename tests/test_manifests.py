@@ -10,10 +10,7 @@ from typing import Any
 
 import pytest
 import yaml
-from click.testing import CliRunner
 
-from clawsched.cli.context import CliContext
-from clawsched.cli.main import cli
 from clawsched.sched import jobs
 
 # seed 004, "Working with agentcli": the three-task deploy pipeline, verbatim
@@ -32,16 +29,6 @@ SEED = {"version": "0.1", "workflows": [{"id": "deploy-pipeline", "name": "Deplo
 
 def sid(workflow: str, task: str) -> str:
     return hashlib.sha256(f"{workflow}:{task}".encode()).hexdigest()
-
-
-@pytest.fixture
-def run_cli(settings, redis):
-    def invoke(*args: str, expect: int = 0) -> Any:
-        result = CliRunner().invoke(cli, list(args), obj=CliContext(settings), catch_exceptions=False)
-        assert result.exit_code == expect, result.output
-        return result
-
-    return invoke
 
 
 @pytest.fixture

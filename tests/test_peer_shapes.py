@@ -12,28 +12,15 @@ from typing import Any
 
 import pytest
 import regex
-from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
 from clawsched.api.app import create_app
-from clawsched.cli.context import CliContext
-from clawsched.cli.main import cli
 from clawsched.sched import jobs
 from clawsched.sched.rules import chains
 from clawsched.sched.rules.jsregex import Untranslatable, translate
 from tests.support.peer_db import PeerDb
 
 TOKEN = "shapes-token"
-
-
-@pytest.fixture
-def run_cli(settings, redis):
-    def invoke(*args: str, expect: int = 0) -> Any:
-        result = CliRunner().invoke(cli, list(args), obj=CliContext(settings), catch_exceptions=False)
-        assert result.exit_code == expect, result.output
-        return result
-
-    return invoke
 
 
 @pytest.fixture
