@@ -1,5 +1,6 @@
 """The systemd units of a fleet, as text: what ``clawsched service install`` writes and what ``deploy/`` holds
-(tests/test_service.py checks both say the same). ``{clawsched}`` is the installed console script;
+(tests/test_service.py checks both say the same). ``{clawsched}`` is the installed console script,
+``{sandbox}`` the settings every unit shares;
 ``deploy/`` names ``/opt/clawsched/venv/bin/clawsched``, the venv deploy/README.md makes.
 """
 
@@ -8,18 +9,7 @@ from __future__ import annotations
 DEFAULT_CLAWSCHED = "/opt/clawsched/venv/bin/clawsched"
 MARK = "# written by clawsched service install\n"
 
-UNITS: dict[str, tuple[str, str]] = {  # role -> (file name, text)
-    "migrate": ("clawsched-migrate.service", """\
-# One-shot: bring the database schema to this release's head. Run before starting or upgrading the
-# other units (they order themselves after it): systemctl start clawsched-migrate
-[Unit]
-Description=clawsched database migrations (clawsched db upgrade)
-After=network-online.target
-Wants=network-online.target
-
-[Service]
-Type=oneshot
-ExecStart={clawsched} db upgrade
+SANDBOX = """\
 User=clawsched
 Group=clawsched
 EnvironmentFile=/etc/clawsched/clawsched.env
@@ -33,6 +23,22 @@ ProtectKernelTunables=yes
 ProtectKernelModules=yes
 ProtectControlGroups=yes
 RestrictSUIDSGID=yes
+"""
+"""What every unit runs as and is kept from: one user, one state folder, no privileges gained."""
+
+UNITS: dict[str, tuple[str, str]] = {  # role -> (file name, text)
+    "migrate": ("clawsched-migrate.service", """\
+# One-shot: bring the database schema to this release's head. Run before starting or upgrading the
+# other units (they order themselves after it): systemctl start clawsched-migrate
+[Unit]
+Description=clawsched database migrations (clawsched db upgrade)
+After=network-online.target
+Wants=network-online.target
+
+[Service]
+Type=oneshot
+ExecStart={clawsched} db upgrade
+{sandbox}
 ProtectSystem=strict
 
 [Install]
@@ -51,19 +57,7 @@ Restart=always
 RestartSec=2
 KillSignal=SIGTERM
 TimeoutStopSec=30
-User=clawsched
-Group=clawsched
-EnvironmentFile=/etc/clawsched/clawsched.env
-StateDirectory=clawsched
-StateDirectoryMode=0750
-WorkingDirectory=/var/lib/clawsched
-NoNewPrivileges=yes
-PrivateTmp=yes
-ProtectHome=yes
-ProtectKernelTunables=yes
-ProtectKernelModules=yes
-ProtectControlGroups=yes
-RestrictSUIDSGID=yes
+{sandbox}
 ProtectSystem=strict
 
 [Install]
@@ -85,19 +79,7 @@ RestartSec=2
 KillSignal=SIGTERM
 # a warm shutdown waits for running runs
 TimeoutStopSec=600
-User=clawsched
-Group=clawsched
-EnvironmentFile=/etc/clawsched/clawsched.env
-StateDirectory=clawsched
-StateDirectoryMode=0750
-WorkingDirectory=/var/lib/clawsched
-NoNewPrivileges=yes
-PrivateTmp=yes
-ProtectHome=yes
-ProtectKernelTunables=yes
-ProtectKernelModules=yes
-ProtectControlGroups=yes
-RestrictSUIDSGID=yes
+{sandbox}
 # shell jobs may write outside the state folder: /usr, /boot and /etc stay read-only
 ProtectSystem=full
 
@@ -116,19 +98,7 @@ ExecStart={clawsched} api
 Restart=always
 RestartSec=2
 TimeoutStopSec=30
-User=clawsched
-Group=clawsched
-EnvironmentFile=/etc/clawsched/clawsched.env
-StateDirectory=clawsched
-StateDirectoryMode=0750
-WorkingDirectory=/var/lib/clawsched
-NoNewPrivileges=yes
-PrivateTmp=yes
-ProtectHome=yes
-ProtectKernelTunables=yes
-ProtectKernelModules=yes
-ProtectControlGroups=yes
-RestrictSUIDSGID=yes
+{sandbox}
 ProtectSystem=strict
 
 [Install]
@@ -146,19 +116,7 @@ ExecStart={clawsched} flower --address 127.0.0.1 --port 5555
 Restart=always
 RestartSec=2
 TimeoutStopSec=30
-User=clawsched
-Group=clawsched
-EnvironmentFile=/etc/clawsched/clawsched.env
-StateDirectory=clawsched
-StateDirectoryMode=0750
-WorkingDirectory=/var/lib/clawsched
-NoNewPrivileges=yes
-PrivateTmp=yes
-ProtectHome=yes
-ProtectKernelTunables=yes
-ProtectKernelModules=yes
-ProtectControlGroups=yes
-RestrictSUIDSGID=yes
+{sandbox}
 ProtectSystem=strict
 
 [Install]
@@ -170,4 +128,4 @@ WantedBy=multi-user.target
 def render(role: str, clawsched: str = DEFAULT_CLAWSCHED) -> tuple[str, str]:
     """The unit file of ``role`` (migrate, beat, worker, api, flower) running ``clawsched``: (name, text)."""
     name, text = UNITS[role]
-    return name, text.replace("{clawsched}", clawsched)
+    return name, text.replace("{sandbox}\n", SANDBOX).replace("{clawsched}", clawsched)
