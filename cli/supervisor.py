@@ -44,7 +44,7 @@ class Child:
     def start(self) -> None:
         # Children log to our stderr: stdout stays free for what a command prints (e.g. `demo --json`).
         self.proc = subprocess.Popen(list(self.argv), env=self.env, start_new_session=True, stdout=sys.stderr.fileno(),
-                                     preexec_fn=_die_with_parent if sys.platform == "linux" else None)
+                                     preexec_fn=_dies_with(os.getpid()) if sys.platform == "linux" else None)
         self.started_at = time.monotonic()
         log.info("started %s (pid %s)", self.name, self.proc.pid)
 
@@ -203,13 +203,19 @@ class Supervisor:
         log.info("all stopped")
 
 
-def _die_with_parent() -> None:
+def _dies_with(parent: int) -> Callable[[], None]:
     """In the child, before it runs: SIGTERM it when ``up`` dies, however it dies (even SIGKILL), so no
-    beat, worker or API outlives its supervisor."""
-    import ctypes
+    beat, worker or API outlives its supervisor. A parent that died between the fork and the ``prctl``
+    sends nothing: the child sees it has another parent already and ends at once."""
+    def arm() -> None:
+        import ctypes
 
-    pr_set_pdeathsig = 1
-    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+        if os.getppid() != parent:
+            os._exit(1)
+
+    return arm
 
 
 def _migrate(settings: Settings) -> None:

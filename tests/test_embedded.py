@@ -140,6 +140,22 @@ def test_no_child_of_up_outlives_it_however_and_whenever_it_dies(tmp_path, sig):
                     or "Error" in line or "Interrupt" in line or "Traceback" in line]
             raise AssertionError("\n".join(said[:40])) from None
     wait_for(lambda: not any(_alive(k) for k in kids), timeout=30, what=f"up's children {kids} to die with it")
+    wait_for(lambda: not _of_home(tmp_path), timeout=30, what="every process of the stack (started later too) to end")
+
+
+def _of_home(home: Path) -> list[int]:
+    """Live processes whose CLAWSCHED_HOME is ``home``: the whole stack, whenever each was started."""
+    mark = f"CLAWSCHED_HOME={home}".encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if not entry.name.isdigit() or mark not in (entry / "environ").read_bytes().split(b"\0"):
+                continue
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            continue
+        if _alive(int(entry.name)):
+            found.append(int(entry.name))
+    return found
 
 
 def _alive(pid: int) -> bool:
