@@ -119,8 +119,10 @@ def _pidfd(pid: int) -> int | None:
 
 def _exited(proc: subprocess.Popen[bytes], pidfd: int | None, timeout: float) -> bool:
     if pidfd is not None:
-        ready, _, _ = select.select([pidfd], [], [], timeout)
-        if not ready:
+        # poll, not select: a worker with 1024 files open gets pidfds past select's FD_SETSIZE
+        poller = select.poll()
+        poller.register(pidfd, select.POLLIN)
+        if not poller.poll(timeout * 1000):
             return False
         proc.wait()
         return True
