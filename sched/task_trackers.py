@@ -56,20 +56,26 @@ def heartbeat(store: Store, tracker_id: str, label: str, status: str, message: s
         raise SpecError(f"status must be one of {', '.join(HEARTBEAT_STATES)}, got {status!r}", field="status")
     now = now or utcnow()
     with store.session() as s:
-        tracker = _load(s, tracker_id)
-        agent = s.scalar(select(TaskTrackerAgent).where(TaskTrackerAgent.tracker_id == tracker_id,
-                                                        TaskTrackerAgent.label == label))
-        if agent is None:
-            raise NotFound(f"tracker {tracker_id!r} does not expect agent {label!r}")
-        if tracker.status != "active" or agent.status in TERMINAL_AGENT:
-            raise Conflict(f"agent {label!r} of tracker {tracker_id!r} is already {agent.status} "
-                           f"(tracker {tracker.status})")
+        agent = _open_agent(s, tracker_id, label)
         agent.status, agent.last_heartbeat = status, now
         if message is not None:
             agent.message = message
         if status in TERMINAL_AGENT:
             agent.finished_at = now
         return agent
+
+
+def _open_agent(s: Any, tracker_id: str, label: str) -> TaskTrackerAgent:
+    """LABEL's row on an active tracker, still able to report (not finished); else why not."""
+    tracker = _load(s, tracker_id)
+    agent = s.scalar(select(TaskTrackerAgent).where(TaskTrackerAgent.tracker_id == tracker_id,
+                                                    TaskTrackerAgent.label == label))
+    if agent is None:
+        raise NotFound(f"tracker {tracker_id!r} does not expect agent {label!r}")
+    if tracker.status != "active" or agent.status in TERMINAL_AGENT:
+        raise Conflict(f"agent {label!r} of tracker {tracker_id!r} is already {agent.status} "
+                       f"(tracker {tracker.status})")
+    return agent
 
 
 def register_session(store: Store, tracker_id: str, label: str, session_key: str,
@@ -80,14 +86,7 @@ def register_session(store: Store, tracker_id: str, label: str, session_key: str
         raise SpecError("session_key must not be empty", field="session_key")
     now = now or utcnow()
     with store.session() as s:
-        tracker = _load(s, tracker_id)
-        agent = s.scalar(select(TaskTrackerAgent).where(TaskTrackerAgent.tracker_id == tracker_id,
-                                                        TaskTrackerAgent.label == label))
-        if agent is None:
-            raise NotFound(f"tracker {tracker_id!r} does not expect agent {label!r}")
-        if tracker.status != "active" or agent.status in TERMINAL_AGENT:
-            raise Conflict(f"agent {label!r} of tracker {tracker_id!r} is already {agent.status} "
-                           f"(tracker {tracker.status})")
+        agent = _open_agent(s, tracker_id, label)
         agent.session_key, agent.last_heartbeat = session_key, now
         if agent.status == "pending":
             agent.status = "running"
