@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import event, func, insert, select
 
 from clawsched.sched import jobs, runs
 from clawsched.sched.runtime import Runtime
@@ -93,3 +93,21 @@ def test_pruning_stops_at_its_time_budget_and_the_next_pass_goes_on(store, runti
     first = upkeep.prune_runs(runtime.store, created_before=utcnow() - timedelta(days=90), batch=100, budget_s=0)
     assert first == 100, "a spent budget ends the pass after the batch in hand"
     assert upkeep.prune_runs(runtime.store, created_before=utcnow() - timedelta(days=90), batch=100) == 200
+
+
+def test_the_deadline_pass_costs_what_it_checks_not_the_queued_backlog(store):
+    """With 3 000 runs queued behind jobs that have no start deadline, the pass reads no run at all (it
+    walked every queued run before); a job with a deadline still has its waiting run found."""
+    plain = jobs.create(store, {**SHELL, "name": "plain"}).id
+    with store.engine.begin() as conn:
+        conn.execute(insert(RUNS), [{"id": new_id(), "job_id": plain, "status": "queued", "trigger": "manual",
+                                     "created_at": utcnow()} for _ in range(3_000)])
+    statements: list[str] = []
+    event.listen(store.engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    assert upkeep.waiting_with_deadlines(store) == []
+    assert statements and not [s for s in statements if "runs" in s.lower()], statements
+
+    deadlined = jobs.create(store, {**SHELL, "name": "deadlined", "schedule_to_start_s": 30}).id
+    waiting = jobs.run_now(store, deadlined)
+    found = upkeep.waiting_with_deadlines(store)
+    assert [(job.id, run.id) for job, run in found] == [(deadlined, waiting)]

@@ -131,6 +131,7 @@ JOBS = Table(
     sparse_index("ix_jobs_parent_id", "parent_id"),
     sparse_index("ix_jobs_resource_pool", "resource_pool"),
     sparse_index("ix_jobs_concurrency_key", "concurrency_key"),
+    *(sparse_index(f"ix_jobs_{c}", c) for c in ("schedule_to_start_s", "starting_deadline_s")),  # deadlines (0017)
 )
 
 
@@ -390,8 +391,7 @@ DISPATCHES = Table(
 # Offloaded output (migration 0010): a stream past its job's offload threshold, a megabyte a row, so
 # ``runs output`` reads it from any host; deleted with its run.
 RUN_OUTPUT_CHUNKS = Table(
-    "run_output_chunks",
-    METADATA,
+    "run_output_chunks", METADATA,
     Column("run_id", String(64), ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
     Column("stream", String(8), primary_key=True),
     Column("seq", Integer, primary_key=True, autoincrement=False),
