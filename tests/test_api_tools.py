@@ -185,14 +185,15 @@ def test_run_answers_enqueued_with_the_run_id_and_runs_lists_it(client, store):
     not_due = invoke(client, {"tool": "cron.run", "args": {"jobId": job_id, "runMode": "due"}})
     assert not_due["result"] == {"enqueued": False, "jobId": job_id, "due": False, "reason": "not-due"}
     [entry] = invoke(client, {"tool": "cron.runs", "args": {"jobId": job_id}})["result"]["runs"]
-    assert entry["runId"] == ran["runId"] and entry["outcome"]["status"] == "pending"
+    # sent to the workers by the API itself (api.sending): queued, with no worker in this test to start it
+    assert entry["runId"] == ran["runId"] and entry["outcome"]["status"] == "queued"
     assert entry["outcome"]["finished"] is False
     full = invoke(client, {"tool": "runs.get", "args": {"runId": ran["runId"]}})["result"]["run"]
     assert full["job_id"] == job_id and "shell_stdout" in full
-    recent = invoke(client, {"tool": "proactive.runs", "args": {"status": ["pending"]}})["result"]
+    recent = invoke(client, {"tool": "proactive.runs", "args": {"status": ["queued"]}})["result"]
     assert [r["runId"] for r in recent["runs"]] == [ran["runId"]]
     status = invoke(client, {"tool": "cron.status", "args": {}})["result"]
-    assert status["jobs"] == {"total": 1, "enabled": 1} and status["runs"] == {"pending": 1}
+    assert status["jobs"] == {"total": 1, "enabled": 1} and status["runs"] == {"queued": 1}
     assert status["nextWakeAt"] == jobs.as_dict(jobs.get(store, job_id))["next_run_at"]
 
 
@@ -200,7 +201,7 @@ def test_wake_queues_a_main_session_event_without_waiting_on_the_gateway(client,
     woken = invoke(client, {"tool": "cron", "action": "wake", "args": {"text": "Check the inbox", "mode": "now"}})
     run = runs.get(store, woken["runId"])
     job = jobs.get(store, run.job_id)
-    assert run.status == "pending" and run.trigger == "manual"
+    assert run.status == "queued" and run.trigger == "manual"
     assert (job.session_target, job.payload_kind, job.payload_message, job.wake_mode, job.enabled) == (
         "main", "systemEvent", "Check the inbox", "now", False)
     assert invoke(client, {"tool": "cron.list", "args": {}})["result"]["jobs"] == []

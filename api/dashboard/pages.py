@@ -14,9 +14,11 @@ from fastapi.templating import Jinja2Templates
 
 from clawsched.sched import approvals, jobs
 from clawsched.sched.errors import ClawschedError
+from clawsched.sched.store.tables import utcnow
 
 from .. import state
 from ..resources.common import wake
+from ..sending import start_now
 from ..state import runtime, store
 from . import session, views
 
@@ -131,8 +133,9 @@ async def job_action(request: Request, job_id: str, verb: str) -> Response:
 
     def act() -> str:
         if verb == "run":
-            run_id = jobs.run_now(rt.store, job_id)
-            wake(rt, "run now")
+            now = utcnow()
+            run_id = jobs.run_now(rt.store, job_id, now=now)
+            start_now(rt, run_id, now, "run now")
             return f"run {run_id} queued"
         if verb in ("pause", "resume"):
             jobs.set_enabled(rt.store, job_id, verb == "resume", actor=state.actor(request))

@@ -12,8 +12,9 @@ from pydantic import BaseModel, Field
 from clawsched.sched import audit, pauses
 from clawsched.sched import jobs as svc
 from clawsched.sched.coordination import cancels
-from clawsched.sched.store.tables import JOBS
+from clawsched.sched.store.tables import JOBS, utcnow
 
+from ..sending import start_now
 from . import models
 from .common import ActorDep, Limit, Offset, RuntimeDep, StoreDep, resource_router, utc, wake
 
@@ -144,8 +145,9 @@ def job_history(store: StoreDep, job_id: str, limit: Limit = 50, offset: Offset 
 @router.post("/jobs/{job_id}/run", response_model=models.Enqueued, status_code=status.HTTP_202_ACCEPTED,
              summary="Start a run now (also of a disabled job); answers the run id", responses=models.errors(404))
 def run_job(rt: RuntimeDep, job_id: str) -> dict[str, Any]:
-    run_id = svc.run_now(rt.store, job_id)
-    return {"ok": True, "enqueued": True, "runId": run_id, "beatWoken": wake(rt, "run now")}
+    now = utcnow()
+    run_id = svc.run_now(rt.store, job_id, now=now)
+    return {"ok": True, "enqueued": True, "runId": run_id, "beatWoken": start_now(rt, run_id, now, "run now")}
 
 
 @router.post("/jobs/{job_id}/cancel", response_model=models.Cancelled, responses=models.errors(404),

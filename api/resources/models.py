@@ -148,7 +148,8 @@ class Deleted(Ok):
 class Enqueued(Ok):
     enqueued: Literal[True] = True
     runId: str
-    beatWoken: bool = Field(description="Whether the beats were woken at once (else within their max interval).")
+    beatWoken: bool = Field(description="Whether the run was sent to the workers at once (else the beats send it "
+                                        "within their max interval).")
 
 
 class Cancelled(Ok):

@@ -48,6 +48,17 @@ class Context:
         return notify(self.runtime.redis, self.runtime.settings, reason)
 
 
+    def start(self, run_id: str, reason: str) -> bool:
+        """Send a run just queued (due ``now``) to the workers from this process (``api.sending``), or
+        wake the beats to; never on a dry run."""
+        from ..sending import start_now
+
+        if self.dry_run:
+            return False
+        self.woken.append(reason)
+        return start_now(self.runtime, run_id, self.now, reason)
+
+
 Handler = Callable[[Context, Any], dict[str, Any]]
 
 

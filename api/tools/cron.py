@@ -81,7 +81,7 @@ def run(ctx: Context, args: CronRun) -> dict[str, Any]:
         return {"enqueued": False, "jobId": job.id, "due": due,
                 "reason": "due: the beat starts its scheduled fire now" if due else "not-due"}
     run_id = jobs.run_now(ctx.store, args.jobId, now=ctx.now)
-    return {"enqueued": True, "runId": run_id, "jobId": args.jobId, "beatWoken": ctx.wake("run now")}
+    return {"enqueued": True, "runId": run_id, "jobId": args.jobId, "beatWoken": ctx.start(run_id, "run now")}
 
 
 def history(ctx: Context, args: CronRuns) -> dict[str, Any]:
@@ -102,7 +102,8 @@ def wake(ctx: Context, args: CronWake) -> dict[str, Any]:
     if ctx.dry_run:
         return {"enqueued": False, "jobId": job.id, "mode": args.mode, "dryRun": True}
     run_id = jobs.run_now(ctx.store, job.id, now=ctx.now)
-    return {"enqueued": True, "runId": run_id, "jobId": job.id, "mode": args.mode, "beatWoken": ctx.wake("wake")}
+    woken = ctx.start(run_id, "wake")
+    return {"enqueued": True, "runId": run_id, "jobId": job.id, "mode": args.mode, "beatWoken": woken}
 
 
 TOOLS = (

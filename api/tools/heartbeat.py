@@ -89,7 +89,7 @@ def remove(ctx: Context, args: JobRef) -> dict[str, Any]:
 def run(ctx: Context, args: JobRef) -> dict[str, Any]:
     _rule(ctx, args.jobId)
     run_id = jobs.run_now(ctx.store, args.jobId, now=ctx.now)
-    return {"enqueued": True, "runId": run_id, "jobId": args.jobId, "beatWoken": ctx.wake("heartbeat run")}
+    return {"enqueued": True, "runId": run_id, "jobId": args.jobId, "beatWoken": ctx.start(run_id, "heartbeat run")}
 
 
 TOOLS = (

@@ -256,6 +256,30 @@ def claim_due_runs(store: Store, now: datetime, limit: int = 500) -> list[Claime
     return claimed
 
 
+def claim_run(store: Store, run_id: str, now: datetime) -> Claimed | None:
+    """pending -> queued for one run, to be sent by the caller at once (a long-lived process that queued
+    it, such as the API); None when it is not pending (a beat claimed it first) or waits until later."""
+    with store.session() as s:
+        found = s.execute(select(Job.name, Job.session_target, Job.queue).join(Run, Run.job_id == Job.id)
+                          .where(Run.id == run_id)).first()
+        taken = s.execute(update(Run).where(Run.id == run_id, run_has_status(RunStatus.PENDING.value),
+                                            Run.not_before <= now)
+                          .values(status=RunStatus.QUEUED.value, dispatched_at=now)).rowcount
+    if found is None or not taken:
+        return None
+    name, target, queue = found
+    return Claimed(run_id, name, routing.route(target, queue))
+
+
+def unclaim_run(store: Store, run_id: str, dispatched_at: datetime) -> bool:
+    """queued -> pending for a run ``claim_run`` took whose message could not be sent, so a beat sends it;
+    only if no worker has it yet (still queued, with the claim's ``dispatched_at``)."""
+    with store.session() as s:
+        return bool(s.execute(update(Run).where(Run.id == run_id, run_has_status(RunStatus.QUEUED.value),
+                                                Run.dispatched_at == dispatched_at)
+                              .values(status=RunStatus.PENDING.value, dispatched_at=None)).rowcount)
+
+
 def with_job_names(store: Store, run_ids: Sequence[str]) -> list[Claimed]:
     """Runs to send again (their message was lost), each with its job's name, in one query."""
     if not run_ids:
