@@ -128,6 +128,9 @@ def load_json(text: str, what: str = "job spec") -> dict[str, Any]:
     except json.JSONDecodeError as exc:
         raise SpecError(f"{source} is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno}); "
                         "pass a JSON object inline, as @file.json or - for stdin", field=_field(what)) from None
+    except RecursionError:  # json's decoder recurses once per level: 100 000 nested arrays exhaust the stack
+        raise SpecError(f"{source} is nested too deeply for a {what} (its arrays and objects go past "
+                        f"{sys.getrecursionlimit()} levels); flatten it", field=_field(what)) from None
     if not isinstance(data, dict):
         raise SpecError(f"{source} must be a JSON object {{...}}, got {type(data).__name__}", field=_field(what))
     return data

@@ -20,3 +20,10 @@ def test_an_out_of_range_number_is_a_usage_error(settings, args, names):
     assert result.exit_code == 2, result.output
     assert names in result.output and "range" in result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_json_nested_past_the_decoder_s_depth_is_a_usage_error_naming_the_spec(settings):
+    """D8: 100 000 nested arrays on stdin ended as an internal error (RecursionError)."""
+    result = CliRunner().invoke(cli, ["jobs", "add", "-"], input="[" * 100_000, obj=CliContext(settings))
+    assert result.exit_code == 2, result.output
+    assert "job spec from stdin is nested too deeply" in result.output and "flatten it" in result.output
