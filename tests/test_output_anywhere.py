@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from clawsched.sched import jobs, output, runs
 from clawsched.sched.coordination.wake import notify
 from clawsched.sched.store import upkeep
-from clawsched.sched.store.tables import RUN_OUTPUT_CHUNKS, utcnow
+from clawsched.sched.store.tables import RUN_OUTPUT_CHUNKS, RUNS, utcnow
 from tests.conftest import running_worker
 from tests.support.waiting import wait_for
 
@@ -100,3 +100,25 @@ def test_the_api_streams_offloaded_output_as_text(store, redis, worker, beat, se
         assert b"".join(pieces).decode() == expected
         assert client.get("/v1/runs/nope/output.txt").status_code == 404
         assert client.get(f"/v1/runs/{run.id}/output.txt", headers={"Authorization": ""}).status_code == 401
+
+
+def test_a_pruned_run_s_output_file_is_swept_from_its_host(store, redis, beat, settings):
+    """D11: with output kept in files, retention deleted the runs and left their files (402 MB behind);
+    the host's sweep deletes the file of a pruned run and keeps the file of a run that still exists."""
+    from clawsched.sched.runtime import Runtime
+    from clawsched.workers.app import create_app
+    from clawsched.workers.upkeep import artifacts
+
+    with running_worker(create_app(settings.with_(output_store="file"))):
+        pruned, kept = _offloaded_run(store, redis, beat), _offloaded_run(store, redis, beat)
+    for run in (pruned, kept):
+        wait_for(lambda run=run: runs.get(store, run.id).finalized_at, timeout=20)
+    with store.session() as s:  # only the first run is past retention
+        s.execute(RUNS.update().where(RUNS.c.id == pruned.id).values(created_at=utcnow() - timedelta(days=400)))
+    assert upkeep.prune_runs(store, created_before=utcnow() - timedelta(days=30)) == 1
+    rt = Runtime(settings)
+    try:
+        assert artifacts.sweep(rt, older_than=utcnow().timestamp() + 1) == 1
+    finally:
+        rt.close()
+    assert not os.path.exists(pruned.shell_stdout_path) and os.path.exists(kept.shell_stdout_path)

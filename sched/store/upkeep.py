@@ -60,6 +60,15 @@ def count_pipeline_attempt(store: Store, run_id: str, *, max_attempts: int) -> t
     return None if row is None else (int(row[0]), str(row[1]))
 
 
+def existing_runs(store: Store, run_ids: list[str], *, batch: int = 500) -> set[str]:
+    """Which of ``run_ids`` still have a row (the artifacts sweep keeps their files)."""
+    found: set[str] = set()
+    with store.read() as s:
+        for i in range(0, len(run_ids), batch):
+            found.update(s.scalars(select(Run.id).where(Run.id.in_(run_ids[i:i + batch]))))
+    return found
+
+
 def prune_runs(store: Store, *, created_before: datetime, batch: int = 1000, budget_s: float = 10.0) -> int:
     """Delete finished, finalised runs created before ``created_before`` (approvals and deliveries cascade).
 

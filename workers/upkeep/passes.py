@@ -14,7 +14,7 @@ from typing import Any
 from clawsched.sched import pauses
 from clawsched.sched.runtime import Runtime
 
-from . import agents, approvals, deadlines, dispatch_watch, finalize, prune, reaper, requeue
+from . import agents, approvals, artifacts, deadlines, dispatch_watch, finalize, prune, reaper, requeue
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +28,7 @@ PASSES: tuple[tuple[str, Pass], ...] = (
     ("expire_approvals", approvals.expire_approvals),
     ("expire_pauses", lambda rt, app, now: len(pauses.expire(rt.store, now=now))),
     ("prune", prune.prune),
+    ("sweep_artifacts", artifacts.sweep_artifacts),
     ("messages", agents.message_upkeep),
     ("task_trackers", agents.tracker_upkeep),
     ("dispatch_watch", lambda rt, app, now: dispatch_watch.dispatch_watch(rt, now=now)),
