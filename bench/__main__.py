@@ -21,7 +21,8 @@ from typing import Any
 
 from .harness import DEFAULT_PG_URL, DEFAULT_REDIS_URL, REPO, Env, Figure, postgres_available, redis_server
 
-BENCHES = ("dispatch", "throughput", "chain", "burst", "beat", "cli", "api", "import", "embedded")
+BENCHES = ("worker", "dispatch", "fanout", "throughput", "chain", "burst", "beat", "cli", "api", "import",
+           "embedded")
 
 
 @dataclass(frozen=True)
@@ -33,9 +34,14 @@ class Sizes:
     throughput: int = 1_000
     throughput_rounds: int = 3  # bare Celery and clawsched alternate; each keeps its best round
     chain_hops: int = 200
-    burst: int = 10_000
-    beat_jobs: tuple[int, ...] = (100, 10_000, 100_000)
+    fanout: tuple[int, ...] = (20, 200)  # jobs due on the same second
+    fanout_rounds: int = 10  # each side; p50/p99 over N x rounds runs
+    burst: tuple[int, ...] = (10_000, 100_000)
+    beat_jobs: tuple[int, ...] = (100, 10_000, 100_000, 1_000_000)
     beat_window_s: float = 20.0
+    beat_warmup_s: float = 3.0
+    worker_runs: int = 20_000  # worker RSS after this many runs ...
+    worker_base_runs: int = 1_000  # ... beside its RSS after this many (issue 20: <= 1.1x)
     cli_jobs: int = 1_000
     cli_repeats: int = 7
     up_repeats: int = 3
@@ -43,10 +49,10 @@ class Sizes:
     import_runs: int = 100_000  # runs in the peer's scheduler.db that `import openclaw-scheduler` brings over
 
 
-SMOKE = Sizes(job_counts=(10, 200), fires=10, manual=10, spacing_s=0.1, throughput=20, throughput_rounds=1,
-              chain_hops=5, burst=100,
-              beat_jobs=(20, 200), beat_window_s=1.0, cli_jobs=50, cli_repeats=2, up_repeats=1, api_requests=10,
-              import_runs=2_000)
+SMOKE = Sizes(job_counts=(10, 200), fires=10, manual=10, spacing_s=0.05, throughput=20, throughput_rounds=1,
+              chain_hops=5, fanout=(6,), fanout_rounds=1, burst=(100,),
+              beat_jobs=(20, 2_000), beat_window_s=0.5, beat_warmup_s=0.5, worker_runs=40, worker_base_runs=10,
+              cli_jobs=50, cli_repeats=2, up_repeats=1, api_requests=10, import_runs=2_000)
 
 
 def machine() -> dict[str, Any]:
@@ -69,15 +75,20 @@ def run_db(db: str, sizes: Sizes, only: set[str], redis_url: str, pg_url: str, r
            figures: list[Figure], save: Any) -> None:
     env = Env(db, redis_url, pg_url, label=db[:2])
     try:
-        if only & {"dispatch", "throughput", "chain", "burst", "api"}:
+        if only & {"worker", "dispatch", "fanout", "throughput", "chain", "burst", "api"}:
             env.start_worker(concurrency=2)
         rates: dict[str, float] = {}
         steps = [
+            # first: it measures the worker just started, before any other benchmark has used it
+            ("worker", lambda: __import__("bench.worker_rss", fromlist=["run"]).run(
+                env, sizes.worker_runs, sizes.worker_base_runs)),
             ("dispatch", lambda: __import__("bench.dispatch", fromlist=["run"]).run(
                 env, list(sizes.job_counts), sizes.fires, sizes.manual, sizes.spacing_s)),
+            ("fanout", lambda: __import__("bench.fanout", fromlist=["run"]).run(
+                env, list(sizes.fanout), sizes.fanout_rounds)),
             ("throughput", lambda: _throughput(env, sizes, rates)),
             ("chain", lambda: __import__("bench.chains", fromlist=["run"]).run(env, sizes.chain_hops, sizes.spacing_s)),
-            ("burst", lambda: __import__("bench.burst", fromlist=["run"]).run(env, sizes.burst, rates)),
+            ("burst", lambda: __import__("bench.burst", fromlist=["run"]).run(env, list(sizes.burst), rates)),
             ("beat", lambda: _beat(env, sizes, report)),
             ("cli", lambda: __import__("bench.cli_wall", fromlist=["run"]).run(env, sizes.cli_jobs, sizes.cli_repeats)),
             ("api", lambda: __import__("bench.api_latency", fromlist=["run"]).run(
@@ -103,8 +114,8 @@ def _throughput(env: Env, sizes: Sizes, rates: dict[str, float]) -> list[Figure]
 def _beat(env: Env, sizes: Sizes, report: dict[str, Any]) -> list[Figure]:
     from . import beat_scaling
 
-    figures, plan = beat_scaling.run(env, list(sizes.beat_jobs), sizes.beat_window_s)
-    report.setdefault("checks", []).append({"check": "due query uses ix_jobs_due", **plan})
+    figures, plans = beat_scaling.run(env, list(sizes.beat_jobs), sizes.beat_window_s, sizes.beat_warmup_s)
+    report.setdefault("checks", []).extend(plans)
     return figures
 
 
@@ -257,8 +268,10 @@ def _run_all(dbs: list[str], sizes: Sizes, only: set[str], redis_url: str | None
 def _print_checks(report: dict[str, Any]) -> None:
     """A pass on index use is only believable next to the plan that shows it, so the plan is printed whole."""
     for check in report.get("checks", []):
-        print(f"\nEXPLAIN due query, {check['db']}, {check['jobs']:,} jobs: "
-              f"{'uses ix_jobs_due' if check['uses_index'] else 'DOES NOT USE ix_jobs_due'}\n{check['plan']}")
+        index = check.get("index", "ix_jobs_due")
+        verdict = f"walks {index}" if check["uses_index"] else f"DOES NOT WALK {index}"
+        print(f"\nEXPLAIN {check.get('query', 'due query')}, {check['db']}, {check['jobs']:,} jobs: {verdict}\n"
+              f"{check['plan']}")
 
 
 def main(argv: list[str] | None = None) -> int:

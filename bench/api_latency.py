@@ -27,7 +27,7 @@ from typing import Any
 import httpx
 from sqlalchemy import select
 
-from .dispatch import _stamped
+from .dispatch import stamped
 from .harness import SHELL_STAMP, Env, Figure, bulk_jobs, epoch, free_port, not_due, percentiles, shell_spec, wait_until
 
 WARMUP = 10  # rounds discarded: the first requests import handlers and open database connections
@@ -118,8 +118,8 @@ def started_latency(env: Env, samples: Samples) -> dict[str, dict[str, Any]]:
         return rows if len(rows) >= len(ids) else None
 
     rows = {r.id: r for r in wait_until(finished, 120, f"{len(ids)} runs to finish", poll=0.25)}
-    api = [(_stamped(rows[i]) or float("nan")) - sent for i, sent in samples.api_runs.items()]
-    cli = [(_stamped(rows[i]) or float("nan")) - epoch(rows[i].created_at) for i in samples.cli_runs]
+    api = [(stamped(rows[i]) or float("nan")) - sent for i, sent in samples.api_runs.items()]
+    cli = [(stamped(rows[i]) or float("nan")) - epoch(rows[i].created_at) for i in samples.cli_runs]
     not_ok = sum(r.status != "ok" for r in rows.values())
     return {name: {k: v * 1000 for k, v in percentiles(lat).items() if k != "n"} | {"n": len(lat), "not_ok": not_ok}
             for name, lat in (("cron.run", api), ("jobs run", cli))}

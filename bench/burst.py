@@ -1,4 +1,5 @@
-"""4. Burst: N jobs due at the same instant (a top-of-hour cron fan-out).
+"""4. Burst: N jobs due at the same instant (a top-of-hour cron fan-out), for each N of ``Sizes.burst``
+(10 000 and 100 000).
 
 The N jobs are loaded not due, a real ``SQLScheduler`` beat (the class ``clawsched beat`` runs, here in a
 thread of this process so every batch it sends can be timed) is started, then one UPDATE makes all N due at
@@ -14,6 +15,9 @@ extrapolated as N^2 above that because it is one entry per tick plus an O(N) sch
 tick); and, for all-started, N / the bare-Celery-subprocess throughput (what the worker pool needs).
 References from ``../shared/research/celery-anchors.md`` section 4.2: Celery's default scheduler 10 k due
 -> 77 s (never catches up on a 60 s interval); redbeat about 2 000 entries/s (10 k in 4.7-5.0 s).
+
+Targets (``targets``): up to 10 000 fires, all claimed+sent <= 5 s and all started <= 1.25x what the pool
+needs (the first performance round's); from 100 000 fires, <= 10 s per 100 000 and <= 1.1x (issue 20's).
 """
 
 from __future__ import annotations
@@ -94,8 +98,19 @@ class _InProcessBeat:
         self.thread.join(timeout=30)
 
 
-def run(env: Env, count: int, rates: dict[str, float]) -> list[Figure]:
+def targets(count: int) -> tuple[float, float]:
+    """Seconds allowed for all claimed+sent, and all started as a multiple of what the pool needs."""
+    if count <= 10_000:
+        return 5.0, 1.25
+    return 10.0 * max(1.0, count / 100_000), 1.1
+
+
+def run(env: Env, counts: list[int], rates: dict[str, float]) -> list[Figure]:
     """``rates``: runs/s of clawsched and of bare Celery on this worker (from the throughput bench)."""
+    return [f for count in counts for f in run_one(env, count, rates)]
+
+
+def run_one(env: Env, count: int, rates: dict[str, float]) -> list[Figure]:
     env.clear()
     bulk_jobs(env.store, count, shell_spec(name="burst", schedule_every_ms=3_600_000), not_due())
     env.analyze()
@@ -148,13 +163,14 @@ def _figures(env: Env, count: int, rates: dict[str, float], sent_s: float, all_s
              "references": {"celery_default_10k_s": 77.0, "redbeat_entries_per_s": 2000,
                             "source": "shared/research/celery-anchors.md 4.2 (publish stubbed)"}}
     estimated = "" if celery["measured_n"] == count else f" (measured at {celery['measured_n']:,}, x N^2)"
+    sent_max, started_x = targets(count)
     return [
         Figure("burst", f"{count:,} due: all claimed+sent ({env.db})", sent_s, "s", celery["estimated_s"],
-               f"Celery default Scheduler, publish stubbed{estimated}", "<= 5 s", sent_s <= 5.0,
+               f"Celery default Scheduler, publish stubbed{estimated}", f"<= {sent_max:g} s", sent_s <= sent_max,
                note=f"ref: redbeat ~{count / 2000:.1f} s at 2 000/s", extra=extra),
         Figure("burst", f"{count:,} due: all started ({env.db})", all_started_s, "s", pool_s,
-               "N / bare-Celery-subprocess rate", "<= 1.25x N / clawsched rate",
-               None if need_s is None else all_started_s <= 1.25 * need_s,
+               "N / bare-Celery-subprocess rate", f"<= {started_x:g}x N / clawsched rate",
+               None if need_s is None else all_started_s <= started_x * need_s,
                note="" if need_s is None else f"pool needs {need_s:.1f} s at {rates['clawsched']:.0f} runs/s "
                                               "(throughput, mean of rounds)",
                extra=extra),

@@ -1,5 +1,5 @@
 """The worker the benchmarks run: clawsched's own Celery app (``create_app``, same configuration as
-``clawsched worker``) with three bare tasks registered beside clawsched's, so every baseline runs on the
+``clawsched worker``) with four bare tasks registered beside clawsched's, so every baseline runs on the
 same worker processes, queue and broker as the figure it is compared with.
 
 ``celery -A bench.celeryapp worker -Q <ns>,<ns>.shell,<ns>.agent -c 2 -P prefork`` (the harness starts it).
@@ -39,6 +39,14 @@ def make_app(settings: Settings) -> Celery:
         subprocess.run([app.clawsched_settings.shell, "-c", command], stdin=subprocess.DEVNULL,  # type: ignore[attr-defined]
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
         _client(app).rpush(key, time.time())
+
+    @app.task(name="bench.shell_stamp", ignore_result=True, shared=False)
+    def shell_stamp(command: str, due: float, key: str) -> None:
+        """Due -> started of a bare task running a subprocess: the subprocess's own clock reading (``command``
+        prints it, as clawsched's probe jobs do) minus the instant the task was due."""
+        out = subprocess.run([app.clawsched_settings.shell, "-c", command], stdin=subprocess.DEVNULL,  # type: ignore[attr-defined]
+                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, check=False).stdout
+        _client(app).rpush(key, float(out) - due)
 
     return app
 

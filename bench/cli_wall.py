@@ -34,7 +34,7 @@ def wall(argv: list[str], env: dict[str, str], repeats: int) -> dict[str, float]
 
 def run(env: Env, jobs: int, repeats: int) -> list[Figure]:
     env.clear()
-    bulk_jobs(env.store, jobs, shell_spec(name="listed"), not_due(), batch=5000)
+    bulk_jobs(env.store, jobs, shell_spec(name="listed"), not_due())
     env.analyze()
     cmd = _console_script()
     environ = env.environ()

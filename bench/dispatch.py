@@ -37,19 +37,19 @@ def bare_celery_latency(env: Env, count: int, spacing: float) -> dict[str, float
     return {k: v * 1000 for k, v in percentiles(values).items() if k != "n"} | {"n": len(values)}
 
 
-def _stamped(run: Any) -> float | None:
+def stamped(run: Any) -> float | None:
     try:
         return float((run.shell_stdout or "").strip())
     except ValueError:
         return None
 
 
-def _stages(rows: list[Any], origin: str) -> dict[str, dict[str, float]]:
+def stages_of(rows: list[Any], origin: str) -> dict[str, dict[str, float]]:
     """Where the latency goes, from the rows' own instants: claimed (run row written), started
     (worker marked it running), shell (the probe's clock). ``origin`` is the column the latency runs from."""
     stages: dict[str, list[float]] = {"claim": [], "queue+start": [], "spawn": []}
     for r in rows:
-        stamp, t0 = _stamped(r), epoch(getattr(r, origin))
+        stamp, t0 = stamped(r), epoch(getattr(r, origin))
         if stamp is None or r.started_at is None:
             continue
         claimed = epoch(r.created_at) if origin == "scheduled_for" else t0
@@ -59,7 +59,7 @@ def _stages(rows: list[Any], origin: str) -> dict[str, dict[str, float]]:
     return {k: {p: v for p, v in percentiles(vals).items() if p in ("p50", "p99")} for k, vals in stages.items()}
 
 
-def _stage_note(stages: dict[str, dict[str, float]]) -> str:
+def stage_note(stages: dict[str, dict[str, float]]) -> str:
     return "p50/p99 ms: " + ", ".join(f"{k} {v['p50']:.1f}/{v['p99']:.1f}" for k, v in stages.items())
 
 
@@ -89,10 +89,10 @@ def scheduled_latency(env: Env, total_jobs: int, fires: int, spacing: float) -> 
     with env.store.session() as s:
         s.execute(update(Job).where(Job.id.in_(ids)).values(enabled=False))
     rows.sort(key=lambda r: r.scheduled_for)
-    lat = [(_stamped(r) or float("nan")) - epoch(r.scheduled_for) for r in rows[WARMUP:wanted]]
+    lat = [(stamped(r) or float("nan")) - epoch(r.scheduled_for) for r in rows[WARMUP:wanted]]
     bad = [r.status for r in rows if r.status != "ok"]
     result = {k: v * 1000 for k, v in percentiles(lat).items() if k != "n"} | {"n": len(lat)}
-    return result | {"not_ok": len(bad), "stages": _stages(rows[WARMUP:wanted], "scheduled_for")}, ids[0]
+    return result | {"not_ok": len(bad), "stages": stages_of(rows[WARMUP:wanted], "scheduled_for")}, ids[0]
 
 
 def manual_latency(env: Env, job_id: str, count: int, spacing: float) -> dict[str, Any]:
@@ -112,9 +112,9 @@ def manual_latency(env: Env, job_id: str, count: int, spacing: float) -> dict[st
         return rows if len(rows) >= count + WARMUP else None
 
     rows = sorted(wait_until(done, 120, "manual runs", poll=0.25), key=lambda r: r.created_at)
-    lat = [(_stamped(r) or float("nan")) - epoch(r.created_at) for r in rows[WARMUP:]]
+    lat = [(stamped(r) or float("nan")) - epoch(r.created_at) for r in rows[WARMUP:]]
     return ({k: v * 1000 for k, v in percentiles(lat).items() if k != "n"} | {"n": len(lat)}
-            | {"stages": _stages(rows[WARMUP:], "created_at")})
+            | {"stages": stages_of(rows[WARMUP:], "created_at")})
 
 
 def run(env: Env, job_counts: list[int], fires: int, manual: int, spacing: float) -> list[Figure]:
@@ -135,7 +135,7 @@ def run(env: Env, job_counts: list[int], fires: int, manual: int, spacing: float
                                   "bare Celery apply_async -> start p50", "p50 <= 10x baseline",
                                   res["p50"] <= 10 * base["p50"], extra=extra))
             figures.append(Figure("dispatch", f"{label} p95 ({tag})", res["p95"], "ms", base["p95"],
-                                  "bare Celery p95", "", None, note=_stage_note(res["stages"]), extra=extra))
+                                  "bare Celery p95", "", None, note=stage_note(res["stages"]), extra=extra))
             figures.append(Figure("dispatch", f"{label} p99 ({tag})", res["p99"], "ms", base["p99"],
                                   "bare Celery p99", "p99 <= 50 ms", res["p99"] <= 50.0,
                                   note=f"n={res['n']}" + (f", {res.get('not_ok')} not ok" if res.get("not_ok") else ""),

@@ -177,6 +177,7 @@ class Env:
         self.store = Store(url)
         self.redis = redis_client(redis_url)
         self._procs: list[subprocess.Popen[bytes]] = []
+        self.worker: subprocess.Popen[bytes] | None = None  # the suite's worker, once started
         self._migrate()
 
     # -- database
@@ -243,6 +244,7 @@ class Env:
                            "-c", str(concurrency), "-l", "WARNING", "-E", "-n", f"{s.namespace}@%h", "-P", "prefork",
                            "--without-gossip", "--without-mingle"])
         self.ping_worker(timeout=60)
+        self.worker = proc
         return proc
 
     def ping_worker(self, timeout: float = 30) -> None:
@@ -301,25 +303,23 @@ def shell_spec(**fields: Any) -> dict[str, Any]:
 
 
 def bulk_jobs(store: Any, count: int, spec: dict[str, Any], next_run_at: datetime | None,
-              spread: timedelta = timedelta(0), batch: int = 10_000) -> list[str]:
-    """Insert ``count`` jobs built from one validated spec, in batches; returns their ids."""
-    from sqlalchemy import insert
-
+              spread: timedelta = timedelta(0)) -> list[str]:
+    """Insert ``count`` jobs built from one validated spec through the store's bulk verb (``COPY`` on
+    PostgreSQL, ``executemany`` on SQLite: a million jobs in well under a minute); returns their ids."""
     from clawsched.sched import specs
-    from clawsched.sched.store.models import Job, new_id, utcnow
+    from clawsched.sched.store.bulk import insert_rows
+    from clawsched.sched.store.models import new_id, utcnow
+    from clawsched.sched.store.tables import JOBS
 
     columns = specs.parse_job(spec).columns()
     now = utcnow()
-    ids: list[str] = []
-    for start in range(0, count, batch):
-        rows = []
-        for i in range(start, min(count, start + batch)):
-            job_id = new_id()
-            ids.append(job_id)
-            rows.append({**columns, "id": job_id, "name": f"{columns['name']} {i}", "created_at": now,
-                         "updated_at": now, "next_run_at": None if next_run_at is None else next_run_at + spread * i})
-        with store.session() as s:
-            s.execute(insert(Job), rows)
+    ids = [new_id() for _ in range(count)]
+    name = columns["name"]
+    common = {**columns, "created_at": now, "updated_at": now}
+    rows = ({"id": job_id, "name": f"{name} {i}",
+             "next_run_at": None if next_run_at is None else next_run_at + spread * i}
+            for i, job_id in enumerate(ids))
+    insert_rows(store, JOBS, common, rows)
     return ids
 
 

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-BENCHES = {"dispatch", "throughput", "chain", "burst", "beat", "cli", "api", "import", "embedded"}
+BENCHES = {"worker", "dispatch", "fanout", "throughput", "chain", "burst", "beat", "cli", "api", "import",
+           "embedded"}
 
 
 @pytest.mark.timeout(180)
