@@ -42,6 +42,7 @@ class Settings:
     beat_batch_size: int = 500
     catchup_interval_s: float = 1.0  # catchup all: the spacing between replayed fires of a job (docs/scheduling.md)
     requeue_after_s: float = 120.0
+    lost_grace_s: float = 5.0  # a queued run in no broker queue this long after its send is re-sent (requeue.py)
     retry_scale: float = 1.0
     worker_concurrency: int = 2
     log_level: str = "INFO"
@@ -120,6 +121,7 @@ class Settings:
             beat_max_interval_s=_number(env, "CLAWSCHED_BEAT_MAX_INTERVAL_S", 5.0),
             **_beat_claims(env),
             requeue_after_s=_number(env, "CLAWSCHED_REQUEUE_AFTER_S", 120.0),
+            lost_grace_s=_number(env, "CLAWSCHED_LOST_GRACE_S", 5.0),
             retry_scale=_number(env, "CLAWSCHED_RETRY_SCALE", 1.0),
             worker_concurrency=int(_number(env, "CLAWSCHED_WORKER_CONCURRENCY", 2)),
             log_level=env.get("CLAWSCHED_LOG_LEVEL", "INFO").upper(),

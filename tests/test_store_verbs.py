@@ -354,9 +354,9 @@ def test_a_delivery_is_claimed_once_and_settled_and_recent_statuses_list_newest_
 def test_upkeep_requeues_lost_runs_lists_unfinalised_ones_and_prunes_finalised_history(store):
     job = make_job(store, overlap_policy="allow")
     old, older, fresh = (make_run(store, job.id, dispatched_at=t) for t in (at(1), T0, at(9)))
-    assert upkeep.requeue_lost(store, queued_before=at(5), now=at(10)) == [older, old]
+    assert upkeep.mark_resent(store, upkeep.queued_before(store, before=at(5)), now=at(10)) == [older, old]
     assert [runs.get(store, r).dispatched_at for r in (old, older, fresh)] == [at(10), at(10), at(9)]
-    assert upkeep.requeue_lost(store, queued_before=at(5), now=at(11)) == []
+    assert upkeep.queued_before(store, before=at(5)) == []
     late, early = (make_run(store, job.id, RunStatus.OK, finished_at=at(s)) for s in (3, 1))
     make_run(store, job.id, RunStatus.RUNNING, finished_at=at(1), dispatched_at=T0)  # neither lost nor finished
     done = [make_run(store, job.id, RunStatus.ERROR, finished_at=at(1), finalized_at=at(2)) for _ in range(3)]

@@ -19,17 +19,25 @@ from .tables import RUNS, run_has_status
 TERMINAL_VALUES = [t.value for t in TERMINAL]
 
 
-def requeue_lost(store: Store, *, queued_before: datetime, now: datetime, limit: int = 500) -> list[str]:
-    """Runs queued before ``queued_before`` that no worker started (their message was lost), marked as
-    dispatched again now; the caller sends them again."""
+def queued_before(store: Store, *, before: datetime, limit: int = 500) -> list[str]:
+    """Runs still queued that were sent before ``before``, oldest send first: what the lost-message pass
+    checks against the broker."""
+    with store.read() as s:
+        return list(s.scalars(select(Run.id).where(Run.status == RunStatus.QUEUED.value, Run.dispatched_at < before)
+                              .order_by(Run.dispatched_at).limit(limit)))
+
+
+def mark_resent(store: Store, run_ids: list[str], *, now: datetime) -> list[str]:
+    """Of ``run_ids``, those still queued, marked as dispatched again ``now`` (so the next pass gives the new
+    message its grace); the caller sends them again. In the order given."""
+    if not run_ids:
+        return []
     with store.session() as s:
-        ids = list(s.scalars(select(Run.id).where(Run.status == RunStatus.QUEUED.value,
-                                                  Run.dispatched_at < queued_before)
-                             .order_by(Run.dispatched_at).limit(limit)))
-        if ids:
-            s.execute(update(Run).where(Run.id.in_(ids), run_has_status(RunStatus.QUEUED.value))
+        still = set(s.scalars(select(Run.id).where(Run.id.in_(run_ids), run_has_status(RunStatus.QUEUED.value))))
+        if still:
+            s.execute(update(Run).where(Run.id.in_(list(still)), run_has_status(RunStatus.QUEUED.value))
                       .values(dispatched_at=now))
-    return ids
+    return [run_id for run_id in run_ids if run_id in still]
 
 
 def unfinalized(store: Store, *, finished_before: datetime, limit: int = 200,
