@@ -53,7 +53,7 @@ def run(env: Env, runs: int) -> list[Figure]:
     from clawsched.sched.store.peer_scheduler_db import open_peer_file
     from clawsched.sched.store.tables import RUNS
 
-    folder = Path(tempfile.mkdtemp(prefix="clawsched-bench-import-"))
+    folder = Path(tempfile.mkdtemp(prefix="import-", dir=env.home))  # removed with the env (Env.close)
     job = build_peer_file(folder / "scheduler.db", runs)
     build_peer_file(folder / "job-only.db", 0)
     with open_peer_file(folder / "scheduler.db") as peer:
